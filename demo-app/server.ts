@@ -1,0 +1,22 @@
+// The demo: an Express app with express-socket.io mounted under /chat next to ordinary routes.
+import express from 'express';
+import { join } from 'node:path';
+import { socketio } from '../lib/index';
+
+const port = Number(process.env.PORT ?? 3000);
+const app = express();
+const io = socketio();
+
+app.get('/health', (_req, res) => {
+  res.json({ ok: true, sessions: io.clientsCount });
+});
+app.use('/chat', io);
+app.use(express.static(join(__dirname, 'public')));
+
+io.on('connection', (socket) => {
+  socket.on('message', (data) => socket.send(data));
+});
+
+app.listen(port, '127.0.0.1', () => {
+  console.log(`demo listening on http://127.0.0.1:${port}/`);
+});

@@ -1,0 +1,78 @@
+// Engine.IO v4 packets and payloads: one type digit + data, `b`+base64 for binary, \x1e between packets.
+
+/** Engine.IO packet types and their wire digits (../shared/PROTOCOL.md §1.3). */
+export const EnginePacketType = {
+  OPEN: '0',
+  CLOSE: '1',
+  PING: '2',
+  PONG: '3',
+  MESSAGE: '4',
+  UPGRADE: '5',
+  NOOP: '6',
+} as const;
+export type EnginePacketType = (typeof EnginePacketType)[keyof typeof EnginePacketType];
+
+export type RawData = string | Buffer;
+
+/** One Engine.IO packet. Binary data only ever travels in a MESSAGE. */
+export interface EnginePacket {
+  readonly type: EnginePacketType;
+  readonly data?: RawData;
+}
+
+/** Joins packets of a polling payload (never trailing). */
+export const RECORD_SEPARATOR = '\x1e';
+
+const TYPE_DIGITS = new Set<string>(Object.values(EnginePacketType));
+
+/** Text form of a packet: binary becomes `b` + base64 (polling, and WebSocket with b64=1). */
+export function encodePacketAsText(packet: EnginePacket): string {
+  const { data } = packet;
+  if (data === undefined) return packet.type;
+  if (typeof data === 'string') return packet.type + data;
+  return 'b' + data.toString('base64');
+}
+
+/** Polling payload: the text forms joined by the record separator. */
+export function encodePayload(packets: readonly EnginePacket[]): string {
+  if (packets.length === 1) return encodePacketAsText(packets[0]);
+  let out = '';
+  for (let i = 0; i < packets.length; i++) {
+    if (i > 0) out += RECORD_SEPARATOR;
+    out += encodePacketAsText(packets[i]);
+  }
+  return out;
+}
+
+/** Decodes one text packet; `undefined` when it is not a valid Engine.IO packet. */
+export function decodeTextPacket(text: string): EnginePacket | undefined {
+  const first = text.charAt(0);
+  if (first === 'b') {
+    const base64 = text.slice(1);
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(base64)) return undefined;
+    return { type: EnginePacketType.MESSAGE, data: Buffer.from(base64, 'base64') };
+  }
+  if (!TYPE_DIGITS.has(first)) return undefined;
+  const type = first as EnginePacketType;
+  if (text.length === 1) return { type };
+  return { type, data: text.slice(1) };
+}
+
+/** Decodes a polling payload; `undefined` as soon as one packet is invalid (the session then closes). */
+export function decodePayload(payload: string): EnginePacket[] | undefined {
+  const parts = payload.split(RECORD_SEPARATOR);
+  const packets: EnginePacket[] = [];
+  for (const part of parts) {
+    const packet = decodeTextPacket(part);
+    if (!packet) return undefined;
+    packets.push(packet);
+  }
+  return packets;
+}
+
+/** Normalises what an app may send as binary into a Buffer without copying. */
+export function toBuffer(data: ArrayBuffer | ArrayBufferView): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  return Buffer.from(data);
+}

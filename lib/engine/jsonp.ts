@@ -1,0 +1,32 @@
+// JSONP polling: only what differs from polling.ts — the callback wrapper out, the `d=` form body in.
+import { PollingTransport, type PollingOptions } from './polling';
+
+/** JSONP long-polling, chosen by a `j` query parameter on the handshake (PROTOCOL.md §1.10). */
+export class JsonpTransport extends PollingTransport {
+  /** `___eio[<digits of j>](`: non-digits are stripped so the callback cannot be injected. */
+  private readonly head: string;
+
+  constructor(opts: PollingOptions, j: string) {
+    super(opts);
+    this.head = `___eio[${j.replace(/[^0-9]/g, '')}](`;
+  }
+
+  protected override acceptsContentType(): boolean {
+    return true;
+  }
+
+  protected override formatPayload(payload: string): string {
+    // a JSON string literal, with the two line terminators JavaScript source does not allow escaped
+    const literal = JSON.stringify(payload).replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+    return `${this.head}${literal});`;
+  }
+
+  protected override onBody(body: string): void {
+    const data = new URLSearchParams(body).get('d');
+    // a body without `d` is ignored, as by the official server
+    if (data === null) return;
+    // old JSONP clients escape newlines: a lone `\n` stands for LF, `\\n` for a literal backslash-n
+    super.onBody(data.replace(/(\\)?\\n/g, (_match: string, slash: string | undefined) => (slash ? '\\n' : '\n')));
+  }
+}
+

@@ -1,0 +1,244 @@
+// Long-polling: one held GET carries packets out, POST bodies (read under a byte cap) carry them in.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import * as zlib from 'node:zlib';
+import {
+  decodePayload,
+  encodePayload,
+  EnginePacketType,
+  type EnginePacket,
+} from '../codec/engine-packet';
+import { answerEmpty } from './http-answers';
+import { Transport } from './transport';
+
+/** How long a server-side close waits for the client's next GET to carry the close packet. */
+const CLOSE_TIMEOUT_MS = 30000;
+
+export interface PollingOptions {
+  readonly maxHttpBufferSize: number;
+  /** Compress GET answers from this many bytes on; undefined turns compression off. */
+  readonly compressionThreshold: number | undefined;
+  /** Called when a POST body is refused for its size (for the log line). */
+  readonly onPayloadTooLarge: (size: number | string, limit: number) => void;
+}
+
+const NO_STORE = 'no-store';
+
+/** XHR long-polling (text payloads only in Engine.IO v4: binary travels as `b` + base64). */
+export class PollingTransport extends Transport {
+  readonly name = 'polling' as const;
+  readonly supportsBinary = false;
+  private getReq: IncomingMessage | undefined;
+  private getRes: ServerResponse | undefined;
+  private postReq: IncomingMessage | undefined;
+  private pendingClose: (() => void) | undefined;
+  private closeTimer: NodeJS.Timeout | undefined;
+  protected readonly opts: PollingOptions;
+
+  constructor(opts: PollingOptions) {
+    super();
+    this.opts = opts;
+  }
+
+  /** Takes one HTTP request of this session (GET or POST; the server filtered other methods). */
+  onRequest(req: IncomingMessage, res: ServerResponse): void {
+    if (req.method === 'GET') this.onPollRequest(req, res);
+    else this.onDataRequest(req, res);
+  }
+
+  private onPollRequest(req: IncomingMessage, res: ServerResponse): void {
+    if (this.getReq) {
+      // Second GET while one is held: the official server answers 400 and closes the session.
+      answerEmpty(res, 400);
+      this.handler.onTransportError(this, 'transport error', 'overlap from client');
+      return;
+    }
+    this.getReq = req;
+    this.getRes = res;
+    (req as TaggedRequest)[kTransport] = this;
+    req.on('close', onPollClosed);
+    this.writable = true;
+    this.handler.onTransportReady(this);
+    // a close was asked for while no GET was held: this GET carries it (noop + close)
+    if (this.writable && this.pendingClose) this.send([{ type: EnginePacketType.NOOP }]);
+  }
+
+  /** Called when a held GET's connection goes away before we answered it. */
+  onPollAborted(req: IncomingMessage): void {
+    if (req !== this.getReq) return;
+    this.releaseGet();
+    this.handler.onTransportError(this, 'transport error', 'poll connection closed prematurely');
+  }
+
+  private releaseGet(): void {
+    this.getReq?.removeListener('close', onPollClosed);
+    this.getReq = undefined;
+    this.getRes = undefined;
+    this.writable = false;
+  }
+
+  /** Whether a POST with this content type is acceptable (JSONP overrides). */
+  protected acceptsContentType(contentType: string | undefined): boolean {
+    // v4 polling is text-only: octet-stream is the v3 binary framing, refused with 400 (PROTOCOL.md §7.1)
+    return contentType !== 'application/octet-stream';
+  }
+
+  private onDataRequest(req: IncomingMessage, res: ServerResponse): void {
+    if (this.postReq) {
+      answerEmpty(res, 400);
+      this.postReq.destroy();
+      this.handler.onTransportError(this, 'transport error', 'data request overlap from client');
+      return;
+    }
+    if (!this.acceptsContentType(req.headers['content-type'])) {
+      answerEmpty(res, 400);
+      this.handler.onTransportError(this, 'transport error', 'invalid content');
+      return;
+    }
+    const limit = this.opts.maxHttpBufferSize;
+    const declared = Number(req.headers['content-length']);
+    if (declared > limit) {
+      // refused on the declared length, before reading a byte of it
+      this.opts.onPayloadTooLarge(declared, limit);
+      answerEmpty(res, 413, { Connection: 'close' });
+      return;
+    }
+    this.postReq = req;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let refused = false;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > limit) {
+        refused = true;
+        cleanup();
+        this.opts.onPayloadTooLarge(`more than ${limit}`, limit);
+        answerEmpty(res, 413, { Connection: 'close' });
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = (): void => {
+      cleanup();
+      if (refused) return;
+      const body = chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks, size).toString('utf8');
+      this.onBody(body);
+      res.writeHead(200, { 'Content-Type': 'text/html', 'Content-Length': '2', 'cache-control': NO_STORE });
+      res.end('ok');
+    };
+    const onClose = (): void => {
+      cleanup();
+      if (!refused) this.handler.onTransportError(this, 'transport error', 'data request connection closed prematurely');
+    };
+    const cleanup = (): void => {
+      req.removeListener('data', onData);
+      req.removeListener('end', onEnd);
+      req.removeListener('close', onClose);
+      if (this.postReq === req) this.postReq = undefined;
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('close', onClose);
+  }
+
+  /** Decodes a POST body and hands its packets on; JSONP unwraps its form body first. */
+  protected onBody(body: string): void {
+    const packets = decodePayload(body);
+    if (!packets) {
+      this.handler.onTransportError(this, 'parse error');
+      return;
+    }
+    for (const packet of packets) {
+      if (this.closed) return;
+      if (packet.type === EnginePacketType.CLOSE) {
+        // the client said goodbye: release a held GET with a noop, then we are done
+        if (this.writable) this.send([{ type: EnginePacketType.NOOP }]);
+        this.reportClose();
+        return;
+      }
+      this.handler.onTransportPacket(this, packet);
+    }
+  }
+
+  send(packets: readonly EnginePacket[]): void {
+    const res = this.getRes;
+    const req = this.getReq;
+    if (!res || !req) return;
+    let out = packets;
+    const onClosed = this.pendingClose;
+    if (onClosed) out = [...packets, { type: EnginePacketType.CLOSE }];
+    this.releaseGet();
+    this.writePayload(req, res, this.formatPayload(encodePayload(out)));
+    if (onClosed) {
+      this.pendingClose = undefined;
+      onClosed();
+    }
+  }
+
+  /** The body of a GET answer; JSONP wraps it in its callback. */
+  protected formatPayload(payload: string): string {
+    return payload;
+  }
+
+  private writePayload(req: IncomingMessage, res: ServerResponse, body: string): void {
+    const headers: Record<string, string> = { 'Content-Type': 'text/plain; charset=UTF-8', 'cache-control': NO_STORE };
+    const length = Buffer.byteLength(body);
+    const threshold = this.opts.compressionThreshold;
+    const encoding = threshold !== undefined && length >= threshold ? pickEncoding(req.headers['accept-encoding']) : undefined;
+    if (!encoding) {
+      headers['Content-Length'] = String(length);
+      res.writeHead(200, headers);
+      res.end(body);
+      return;
+    }
+    headers['Content-Encoding'] = encoding;
+    res.writeHead(200, headers);
+    const compress = encoding === 'gzip' ? zlib.gzip : zlib.deflate;
+    compress(body, (err, compressed) => {
+      if (err) res.destroy();
+      else res.end(compressed);
+    });
+  }
+
+  close(onClose?: () => void): void {
+    const done = (): void => {
+      clearTimeout(this.closeTimer);
+      this.closeTimer = undefined;
+      onClose?.();
+      this.reportClose();
+    };
+    this.postReq?.destroy();
+    if (this.writable) {
+      this.send([{ type: EnginePacketType.CLOSE }]);
+      done();
+    } else if (this.discarded || this.closed) {
+      done();
+    } else {
+      // no GET held: the next one carries the close (`6\x1e1`), or we give up waiting
+      this.pendingClose = done;
+      this.closeTimer = setTimeout(done, CLOSE_TIMEOUT_MS);
+      this.closeTimer.unref();
+    }
+  }
+}
+
+/** The GET request's transport, found through a field so the listener is one shared function. */
+const kTransport = Symbol('pollingTransport');
+interface TaggedRequest extends IncomingMessage {
+  [kTransport]?: PollingTransport;
+}
+
+function onPollClosed(this: TaggedRequest): void {
+  this[kTransport]?.onPollAborted(this);
+}
+
+function pickEncoding(header: string | string[] | undefined): 'gzip' | 'deflate' | undefined {
+  if (typeof header !== 'string') return undefined;
+  let deflate = false;
+  for (const part of header.split(',')) {
+    const [name, ...params] = part.trim().toLowerCase().split(';');
+    if (params.some((p) => /^\s*q=0(\.0*)?\s*$/.test(p))) continue;
+    if (name === 'gzip' || name === '*') return 'gzip';
+    if (name === 'deflate') deflate = true;
+  }
+  return deflate ? 'deflate' : undefined;
+}

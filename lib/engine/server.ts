@@ -1,0 +1,312 @@
+// The Engine.IO server: verify each request (origin, transport, sid), handshake, hand it to its transport.
+import { EventEmitter } from 'node:events';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { ENGINE_ERROR_MESSAGES, EngineErrorCode, type ErrorCode } from '../errors';
+import type { Logger } from '../logger';
+import type { ResolvedEngineOptions, TransportName } from '../options';
+import { generateId, isValidIdShape } from '../util/ids';
+import { abortUpgrade, answerEngineError } from './http-answers';
+import { JsonpTransport } from './jsonp';
+import { answerPreflight, OriginPolicy, OriginVerdict, setCorsHeaders } from './origins';
+import { PollingTransport, type PollingOptions } from './polling';
+import { EngineSocket } from './session';
+import { serializeCookie } from './cookie';
+import { WebSocketTransport } from './websocket';
+
+/** Passed with every `connection_error`: what was refused and why. */
+export interface ConnectionErrorEvent {
+  req: IncomingMessage;
+  code: EngineErrorCode;
+  message: string;
+  context: Record<string, unknown>;
+}
+
+export interface EngineServerEvents {
+  connection: [socket: EngineSocket];
+  connection_error: [event: ConnectionErrorEvent];
+}
+
+/** What the Express layer adds to an upgrade: headers the app set, and a hook once the 101 is out. */
+export interface UpgradeContext {
+  /** Extra headers for the 101 answer (e.g. set by the app's middleware on `res`). */
+  readonly headers?: readonly string[];
+  /** Called after the 101 was written, with the WebSocket. */
+  readonly onUpgraded?: () => void;
+  /** Called when the upgrade was refused. */
+  readonly onRefused?: () => void;
+  /** Called right before ws takes the socket (to detach it from the HTTP server's parser). */
+  readonly beforeUpgrade?: () => void;
+}
+
+interface Verdict {
+  code: EngineErrorCode;
+  /** HTTP status when it is not the code's usual one. */
+  status?: number;
+  errorCode: ErrorCode;
+  message?: string;
+  context?: Record<string, unknown>;
+}
+
+/** Engine.IO v4 server: sessions by sid, polling, JSONP and WebSocket, the upgrade between them. */
+export class EngineServer extends EventEmitter<EngineServerEvents> {
+  readonly opts: ResolvedEngineOptions;
+  readonly clients = new Map<string, EngineSocket>();
+  private readonly log: Logger;
+  private readonly origins: OriginPolicy;
+  private readonly wss: WebSocketServer;
+  private closing = false;
+
+  constructor(opts: ResolvedEngineOptions) {
+    super();
+    this.opts = opts;
+    this.log = opts.logger;
+    this.origins = new OriginPolicy(opts.origins);
+    this.wss = new WebSocketServer({
+      noServer: true,
+      clientTracking: false,
+      maxPayload: opts.maxHttpBufferSize,
+      perMessageDeflate: opts.perMessageDeflate,
+    });
+    // the sessions never read this error: ws reports it to the WebSocket instead
+    this.wss.on('error', () => {});
+  }
+
+  get clientsCount(): number {
+    return this.clients.size;
+  }
+
+  /** Handles an HTTP request (not an upgrade) addressed to the engine path. */
+  handleRequest(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): void {
+    const verdict = this.origins.check(req);
+    if (verdict === OriginVerdict.REFUSED) {
+      this.refuseOrigin(req);
+      answerEngineError(res, EngineErrorCode.FORBIDDEN, 'Origin not allowed');
+      return;
+    }
+    setCorsHeaders(req, res, verdict);
+    if (req.method === 'OPTIONS') {
+      answerPreflight(req, res, verdict);
+      return;
+    }
+    this.verify(req, query, false, (refusal) => {
+      if (refusal) {
+        this.emitRefusal(req, refusal);
+        answerEngineError(res, refusal.code, refusal.message, refusal.status);
+        return;
+      }
+      const sid = query.get('sid');
+      if (sid) {
+        const session = this.clients.get(sid) as EngineSocket;
+        if (req.method !== 'GET' && req.method !== 'POST') {
+          answerEngineError(res, EngineErrorCode.BAD_REQUEST);
+          return;
+        }
+        (session.transport as PollingTransport).onRequest(req, res);
+        return;
+      }
+      this.handshakePolling(req, res, query);
+    });
+  }
+
+  /** Handles a WebSocket upgrade addressed to the engine path; `socket` is no longer parsed as HTTP. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, query: URLSearchParams, ctx: UpgradeContext = {}): void {
+    socket.on('error', onEarlySocketError);
+    const refuse = (message: string, status = 400): void => {
+      ctx.onRefused?.();
+      abortUpgrade(socket, message, status);
+    };
+    if (this.origins.check(req) === OriginVerdict.REFUSED) {
+      this.refuseOrigin(req);
+      refuse('Origin not allowed', 403);
+      return;
+    }
+    this.verify(req, query, true, (refusal) => {
+      if (refusal) {
+        this.emitRefusal(req, refusal);
+        refuse(refusal.message ?? ENGINE_ERROR_MESSAGES[refusal.code], refusal.status === 503 ? 503 : 400);
+        return;
+      }
+      const sid = query.get('sid');
+      const session = sid ? this.clients.get(sid) : undefined;
+      if (sid && (!session || !session.canUpgrade())) {
+        // one WebSocket per session: no second upgrade, no takeover of a WebSocket session
+        refuse(ENGINE_ERROR_MESSAGES[EngineErrorCode.BAD_REQUEST]);
+        return;
+      }
+      if (query.get('transport') !== 'websocket') {
+        refuse(ENGINE_ERROR_MESSAGES[EngineErrorCode.BAD_REQUEST]);
+        return;
+      }
+      if (ctx.headers) {
+        const extra = ctx.headers;
+        this.wss.once('headers', (headers) => headers.push(...extra));
+      }
+      ctx.beforeUpgrade?.();
+      this.wss.handleUpgrade(req, socket, head, (ws) => {
+        socket.removeListener('error', onEarlySocketError);
+        ctx.onUpgraded?.();
+        this.onWebSocket(req, socket, ws, query, session);
+      });
+    });
+  }
+
+  private onWebSocket(req: IncomingMessage, raw: Duplex, ws: WebSocket, query: URLSearchParams, session: EngineSocket | undefined): void {
+    const transport = new WebSocketTransport(ws, raw, {
+      maxHttpBufferSize: this.opts.maxHttpBufferSize,
+      base64: query.get('b64') !== null,
+      onPayloadTooLarge: (size, limit) => this.logTooLarge(session?.id, req, size, limit),
+    });
+    if (session) {
+      if (!session.canUpgrade()) {
+        transport.close();
+        return;
+      }
+      session.beginUpgrade(transport);
+      return;
+    }
+    if (this.closing) {
+      transport.close();
+      return;
+    }
+    this.createSession(transport, req);
+  }
+
+  private handshakePolling(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): void {
+    const id = generateId();
+    const pollingOpts: PollingOptions = {
+      maxHttpBufferSize: this.opts.maxHttpBufferSize,
+      compressionThreshold: this.opts.compressionThreshold,
+      onPayloadTooLarge: (size, limit) => this.logTooLarge(id, req, size, limit),
+    };
+    const j = query.get('j');
+    const transport = j === null ? new PollingTransport(pollingOpts) : new JsonpTransport(pollingOpts, j);
+    if (this.opts.cookie) res.setHeader('Set-Cookie', serializeCookie(this.opts.cookie.name, id, this.opts.cookie));
+    const session = this.createSession(transport, req, id);
+    transport.onRequest(req, res);
+    this.emit('connection', session);
+  }
+
+  private createSession(transport: PollingTransport | WebSocketTransport, req: IncomingMessage, id = generateId()): EngineSocket {
+    const remoteAddress = remoteAddressOf(req);
+    const log = this.log.child({ sid: id, transport: transport.name, remoteAddress });
+    // the response and its buffers need not live as long as the session
+    (req as { res?: unknown }).res = undefined;
+    const session = new EngineSocket(id, transport, req, remoteAddress, this.opts, log);
+    this.clients.set(id, session);
+    session.once('close', () => {
+      this.clients.delete(id);
+    });
+    session.open();
+    log.debug('session opened');
+    if (transport.name === 'websocket') this.emit('connection', session);
+    return session;
+  }
+
+  /** The official check order (PROTOCOL.md §1.9): transport, sid, method, websocket-without-upgrade, allowRequest, EIO. */
+  private verify(req: IncomingMessage, query: URLSearchParams, upgrade: boolean, done: (refusal?: Verdict) => void): void {
+    const transport = query.get('transport');
+    if (!transport || !this.opts.transports.includes(transport as TransportName)) {
+      done({ code: EngineErrorCode.UNKNOWN_TRANSPORT, errorCode: 'ERR_UNKNOWN_TRANSPORT', context: { transport } });
+      return;
+    }
+    const sid = query.get('sid');
+    if (sid !== null) {
+      const session = isValidIdShape(sid) ? this.clients.get(sid) : undefined;
+      if (!session) {
+        done({ code: EngineErrorCode.UNKNOWN_SID, errorCode: 'ERR_UNKNOWN_SID', context: { sid: isValidIdShape(sid) ? sid : 'malformed' } });
+        return;
+      }
+      if (!upgrade && session.transport.name !== transport) {
+        done({ code: EngineErrorCode.BAD_REQUEST, errorCode: 'ERR_BAD_REQUEST', context: { name: 'TRANSPORT_MISMATCH' } });
+        return;
+      }
+      done();
+      return;
+    }
+    if (req.method !== 'GET') {
+      done({ code: EngineErrorCode.BAD_HANDSHAKE_METHOD, errorCode: 'ERR_BAD_HANDSHAKE_METHOD', context: { method: req.method } });
+      return;
+    }
+    if (transport === 'websocket' && !upgrade) {
+      done({ code: EngineErrorCode.BAD_REQUEST, errorCode: 'ERR_BAD_REQUEST', context: { name: 'TRANSPORT_HANDSHAKE_ERROR' } });
+      return;
+    }
+    const checkVersion = (): void => {
+      if (query.get('EIO') !== '4') {
+        done({ code: EngineErrorCode.UNSUPPORTED_PROTOCOL_VERSION, errorCode: 'ERR_UNSUPPORTED_PROTOCOL', context: { protocol: query.get('EIO') } });
+        return;
+      }
+      if (this.closing) {
+        done({ code: EngineErrorCode.BAD_REQUEST, status: 503, errorCode: 'ERR_SERVER_CLOSING', context: { name: 'SERVER_CLOSING' } });
+        return;
+      }
+      done();
+    };
+    const { allowRequest } = this.opts;
+    if (!allowRequest) {
+      checkVersion();
+      return;
+    }
+    let answered = false;
+    try {
+      allowRequest(req, (message, success) => {
+        if (answered) return;
+        answered = true;
+        if (!success) {
+          done({ code: EngineErrorCode.FORBIDDEN, errorCode: 'ERR_FORBIDDEN', message: message ?? undefined, context: { message } });
+          return;
+        }
+        checkVersion();
+      });
+    } catch (err) {
+      this.log.error({ err }, 'allowRequest threw');
+      if (!answered) {
+        answered = true;
+        done({ code: EngineErrorCode.FORBIDDEN, errorCode: 'ERR_FORBIDDEN', context: { message: 'allowRequest threw' } });
+      }
+    }
+  }
+
+  private emitRefusal(req: IncomingMessage, refusal: Verdict): void {
+    const context = refusal.context ?? {};
+    this.log.warn(
+      { code: refusal.errorCode, remoteAddress: remoteAddressOf(req), method: req.method, ...context },
+      'request refused',
+    );
+    this.emit('connection_error', {
+      req,
+      code: refusal.code,
+      message: refusal.message ?? ENGINE_ERROR_MESSAGES[refusal.code],
+      context,
+    });
+  }
+
+  private refuseOrigin(req: IncomingMessage): void {
+    this.log.warn({ code: 'ERR_ORIGIN_REFUSED', remoteAddress: remoteAddressOf(req), origin: req.headers.origin }, 'origin refused');
+    this.emit('connection_error', { req, code: EngineErrorCode.FORBIDDEN, message: 'Origin not allowed', context: { origin: req.headers.origin } });
+  }
+
+  private logTooLarge(sid: string | undefined, req: IncomingMessage, size: number | string, limit: number): void {
+    this.log.warn({ code: 'ERR_PAYLOAD_TOO_LARGE', sid, remoteAddress: remoteAddressOf(req), size, limit }, 'payload too large');
+  }
+
+  /** Closes every session; new handshakes are refused from now on. */
+  close(): void {
+    this.closing = true;
+    for (const session of [...this.clients.values()]) session.close(true);
+    this.wss.close();
+  }
+}
+
+/** The client's address, through Express's `trust proxy` setting when the request went through Express. */
+export function remoteAddressOf(req: IncomingMessage): string {
+  const ip = (req as { ip?: unknown }).ip;
+  if (typeof ip === 'string' && ip) return ip;
+  return req.socket?.remoteAddress ?? '';
+}
+
+function onEarlySocketError(): void {
+  // a socket that fails before the upgrade completes is simply gone; nothing to report to a session
+}

@@ -1,0 +1,320 @@
+// One Engine.IO connection: state, heartbeat, outgoing queue, polling → WebSocket upgrade, close with a reason.
+import { EventEmitter } from 'node:events';
+import type { IncomingMessage } from 'node:http';
+import { EnginePacketType, toBuffer, type EnginePacket, type RawData } from '../codec/engine-packet';
+import { isLevelEnabled, type Logger } from '../logger';
+import type { ResolvedEngineOptions } from '../options';
+import type { Transport, TransportHandler } from './transport';
+
+export type ReadyState = 'opening' | 'open' | 'closing' | 'closed';
+
+/**
+ * Why a session ended, with socket.io's strings: 'transport close', 'transport error', 'ping timeout',
+ * 'parse error', 'forced close', 'server shutting down'.
+ */
+export type CloseReason = string;
+
+/** What the app may send: text, or binary in any of the usual shapes. */
+export type SendData = string | Buffer | ArrayBuffer | ArrayBufferView;
+
+export interface EngineSocketEvents {
+  message: [data: RawData];
+  close: [reason: CloseReason, description?: string];
+  drain: [];
+  upgrading: [transport: Transport];
+  upgrade: [transport: Transport];
+  heartbeat: [];
+  packet: [packet: EnginePacket];
+}
+
+/** Interval of the check that releases a held GET with a noop while an upgrade is probed (official: 100 ms). */
+const UPGRADE_NOOP_INTERVAL_MS = 100;
+
+/**
+ * One Engine.IO session. Emits `message`, `close` (reason, description), `drain`, `upgrading`, `upgrade`;
+ * offers `send` and `close`. Whatever transport carries it, packets leave in the order they were sent.
+ */
+export class EngineSocket extends EventEmitter<EngineSocketEvents> implements TransportHandler {
+  readonly id: string;
+  /** The handshake request, with whatever the app's middleware put on it (req.session, req.user…). */
+  readonly request: IncomingMessage;
+  /** Client address, through Express's `trust proxy` when the request went through Express. */
+  readonly remoteAddress: string;
+  readonly protocol = 4;
+  readyState: ReadyState = 'opening';
+  transport: Transport;
+  /** True once the session moved from polling to WebSocket. */
+  upgraded = false;
+  /** True while a WebSocket probe is on trial. */
+  upgrading = false;
+  log: Logger;
+  private writeBuffer: EnginePacket[] = [];
+  private readonly opts: ResolvedEngineOptions;
+  private pingTimer: NodeJS.Timeout | undefined;
+  private pongTimer: NodeJS.Timeout | undefined;
+  private probe: Transport | undefined;
+  private probeTimer: NodeJS.Timeout | undefined;
+  private noopTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    id: string,
+    transport: Transport,
+    request: IncomingMessage,
+    remoteAddress: string,
+    opts: ResolvedEngineOptions,
+    log: Logger,
+  ) {
+    super();
+    this.id = id;
+    this.request = request;
+    this.remoteAddress = remoteAddress;
+    this.opts = opts;
+    this.log = log;
+    this.transport = transport;
+    transport.handler = this;
+  }
+
+  /** Queues the open packet and starts the heartbeat; called once by the server after the handshake. */
+  open(): void {
+    this.readyState = 'open';
+    const upgrades = this.transport.name === 'polling' && this.opts.allowUpgrades ? this.opts.transports.filter((t) => t !== 'polling') : [];
+    this.sendPacket(
+      EnginePacketType.OPEN,
+      JSON.stringify({
+        sid: this.id,
+        upgrades,
+        pingInterval: this.opts.pingInterval,
+        pingTimeout: this.opts.pingTimeout,
+        maxPayload: this.opts.maxHttpBufferSize,
+      }),
+    );
+    this.schedulePing();
+  }
+
+  /** Sends a message (text or binary). Silently dropped once the session is closing. */
+  send(data: SendData, callback?: () => void): this {
+    const payload: RawData = typeof data === 'string' ? data : toBuffer(data);
+    this.sendPacket(EnginePacketType.MESSAGE, payload);
+    if (callback) process.nextTick(callback);
+    return this;
+  }
+
+  /** Alias of send(), as in engine.io. */
+  write(data: SendData, callback?: () => void): this {
+    return this.send(data, callback);
+  }
+
+  /** Closes the session once what is queued has been handed to the transport. */
+  close(discard = false): void {
+    if (discard && (this.readyState === 'open' || this.readyState === 'closing')) {
+      this.closeTransport(true);
+      return;
+    }
+    if (this.readyState !== 'open') return;
+    this.readyState = 'closing';
+    if (this.writeBuffer.length > 0) {
+      this.once('drain', () => this.closeTransport(false));
+      return;
+    }
+    this.closeTransport(false);
+  }
+
+  private closeTransport(discard: boolean): void {
+    if (discard) this.transport.discard();
+    this.transport.close(() => this.onClose('forced close'));
+  }
+
+  private sendPacket(type: EnginePacketType, data?: RawData): void {
+    if (this.readyState === 'closing' || this.readyState === 'closed') return;
+    this.writeBuffer.push(data === undefined ? { type } : { type, data });
+    this.flush();
+  }
+
+  /** Hands everything queued to the transport when it can take it. */
+  flush(): void {
+    if (this.readyState === 'closed' || !this.transport.writable || this.writeBuffer.length === 0) return;
+    const batch = this.writeBuffer;
+    this.writeBuffer = [];
+    if (isLevelEnabled(this.log, 'trace')) this.log.trace({ packets: batch.length }, 'flush');
+    this.transport.send(batch);
+    this.emit('drain');
+  }
+
+  // --- heartbeat (server pings, PROTOCOL.md §1.6) ---
+
+  private schedulePing(): void {
+    clearTimeout(this.pingTimer);
+    this.pingTimer = setTimeout(onPingDue, this.opts.pingInterval, this);
+  }
+
+  /** @internal the ping timer fired */
+  ping(): void {
+    this.sendPacket(EnginePacketType.PING);
+    clearTimeout(this.pongTimer);
+    this.pongTimer = setTimeout(onPongMissed, this.opts.pingTimeout, this);
+  }
+
+  // --- TransportHandler ---
+
+  onTransportPacket(transport: Transport, packet: EnginePacket): void {
+    if (transport === this.probe) {
+      this.onProbePacket(transport, packet);
+      return;
+    }
+    if (transport !== this.transport || this.readyState !== 'open') return;
+    this.emit('packet', packet);
+    switch (packet.type) {
+      case EnginePacketType.PONG:
+        clearTimeout(this.pongTimer);
+        this.pongTimer = undefined;
+        this.schedulePing();
+        this.emit('heartbeat');
+        break;
+      case EnginePacketType.MESSAGE:
+        this.emit('message', packet.data ?? '');
+        break;
+      case EnginePacketType.PING:
+        // v4 clients never ping (v3 did): a ping is a protocol violation
+        this.onClose('transport error', 'invalid heartbeat direction');
+        break;
+      case EnginePacketType.CLOSE:
+        this.onClose('transport close');
+        break;
+      default:
+        // open, upgrade and noop have no meaning from the client on the active transport
+        break;
+    }
+  }
+
+  onTransportReady(transport: Transport): void {
+    if (transport === this.transport) this.flush();
+  }
+
+  onTransportError(transport: Transport, reason: string, detail?: string): void {
+    if (transport === this.probe) {
+      this.failUpgrade(detail ?? reason);
+      return;
+    }
+    if (transport !== this.transport) return;
+    this.onClose(reason, detail);
+  }
+
+  onTransportClose(transport: Transport): void {
+    if (transport === this.probe) {
+      this.failUpgrade('transport closed');
+      return;
+    }
+    if (transport === this.transport) this.onClose('transport close');
+  }
+
+  // --- upgrade (PROTOCOL.md §1.7) ---
+
+  /** Whether a WebSocket for this session may start an upgrade now. */
+  canUpgrade(): boolean {
+    return this.readyState === 'open' && !this.upgraded && !this.upgrading && this.transport.name === 'polling' && this.opts.allowUpgrades;
+  }
+
+  /** Puts a WebSocket on trial: it must send `2probe`, then `5`, within upgradeTimeout. */
+  beginUpgrade(transport: Transport): void {
+    this.upgrading = true;
+    this.probe = transport;
+    transport.handler = this;
+    this.probeTimer = setTimeout(onUpgradeTimeout, this.opts.upgradeTimeout, this);
+  }
+
+  private onProbePacket(transport: Transport, packet: EnginePacket): void {
+    if (packet.type === EnginePacketType.PING && packet.data === 'probe') {
+      transport.send([{ type: EnginePacketType.PONG, data: 'probe' }]);
+      this.emit('upgrading', transport);
+      clearInterval(this.noopTimer);
+      this.noopTimer = setInterval(onUpgradeCheck, UPGRADE_NOOP_INTERVAL_MS, this);
+      return;
+    }
+    if (packet.type === EnginePacketType.UPGRADE && this.readyState !== 'closed') {
+      this.completeUpgrade(transport);
+      return;
+    }
+    this.failUpgrade(`unexpected packet during upgrade: ${packet.type}`);
+  }
+
+  /** @internal releases a held GET so the client can finish the upgrade */
+  sendUpgradeNoop(): void {
+    if (this.transport.name === 'polling' && this.transport.writable) {
+      this.transport.send([{ type: EnginePacketType.NOOP }]);
+    }
+  }
+
+  private completeUpgrade(transport: Transport): void {
+    this.endProbe();
+    const old = this.transport;
+    old.handler = noopTransportHandler;
+    old.discard();
+    old.close();
+    this.transport = transport;
+    this.upgraded = true;
+    this.log = this.log.child({ transport: transport.name });
+    this.emit('upgrade', transport);
+    this.flush();
+    if (this.readyState === 'closing') transport.close(() => this.onClose('forced close'));
+  }
+
+  /** @internal the probe failed or timed out: close it, polling goes on unharmed */
+  failUpgrade(reason: string): void {
+    const probe = this.probe;
+    if (!probe) return;
+    this.log.debug({ reason }, 'upgrade failed');
+    this.endProbe();
+    probe.handler = noopTransportHandler;
+    probe.close();
+  }
+
+  private endProbe(): void {
+    this.upgrading = false;
+    this.probe = undefined;
+    clearTimeout(this.probeTimer);
+    clearInterval(this.noopTimer);
+    this.probeTimer = undefined;
+    this.noopTimer = undefined;
+  }
+
+  // --- end of life ---
+
+  /** Ends the session once, with its reason; the transport is closed if it is not already. */
+  onClose(reason: CloseReason, description?: string): void {
+    if (this.readyState === 'closed') return;
+    this.readyState = 'closed';
+    clearTimeout(this.pingTimer);
+    clearTimeout(this.pongTimer);
+    this.failUpgrade('socket closed');
+    this.writeBuffer = [];
+    const { transport } = this;
+    transport.handler = noopTransportHandler;
+    if (!transport.closed) transport.close();
+    this.log.debug({ reason, description }, 'session closed');
+    this.emit('close', reason, description);
+  }
+}
+
+const noopTransportHandler: TransportHandler = {
+  onTransportPacket() {},
+  onTransportReady() {},
+  onTransportError() {},
+  onTransportClose() {},
+};
+
+// Timer callbacks are module functions reaching their session through the argument, not closures.
+function onPingDue(session: EngineSocket): void {
+  session.ping();
+}
+
+function onPongMissed(session: EngineSocket): void {
+  session.onClose('ping timeout');
+}
+
+function onUpgradeTimeout(session: EngineSocket): void {
+  session.failUpgrade('upgrade timeout');
+}
+
+function onUpgradeCheck(session: EngineSocket): void {
+  session.sendUpgradeNoop();
+}

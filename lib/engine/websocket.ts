@@ -1,0 +1,112 @@
+// WebSocket transport: wraps one ws.WebSocket — the only file that knows ws.
+import type { Duplex } from 'node:stream';
+import type { WebSocket } from 'ws';
+import { decodeTextPacket, encodePacketAsText, EnginePacketType, type EnginePacket } from '../codec/engine-packet';
+import { Transport } from './transport';
+
+/** The payload size ws saw when it refused a message (read from its receiver when it has one). */
+function refusedMessageSize(ws: WebSocket): number | string {
+  const receiver = (ws as unknown as { _receiver?: { _totalPayloadLength?: unknown } })._receiver;
+  const size = receiver?._totalPayloadLength;
+  return typeof size === 'number' ? size : 'unknown';
+}
+
+export interface WebSocketTransportOptions {
+  readonly maxHttpBufferSize: number;
+  /** The client asked for binary as base64 text (`b64=1`). */
+  readonly base64: boolean;
+  /** Called when a message is refused for its size (for the log line). */
+  readonly onPayloadTooLarge: (size: number | string, limit: number) => void;
+}
+
+type WsWithOwner = WebSocket & { [kOwner]?: WebSocketTransport };
+const kOwner = Symbol('transport');
+
+/** One Engine.IO packet per WebSocket frame: text frames for text, binary frames for binary messages. */
+export class WebSocketTransport extends Transport {
+  readonly name = 'websocket' as const;
+  readonly supportsBinary: boolean;
+  private readonly ws: WebSocket;
+  private readonly raw: Duplex;
+  private readonly opts: WebSocketTransportOptions;
+
+  constructor(ws: WebSocket, raw: Duplex, opts: WebSocketTransportOptions) {
+    super();
+    this.ws = ws;
+    this.raw = raw;
+    this.opts = opts;
+    this.supportsBinary = !opts.base64;
+    this.writable = true;
+    (ws as WsWithOwner)[kOwner] = this;
+    ws.on('message', onWsMessage);
+    ws.on('close', onWsClose);
+    ws.on('error', onWsError);
+  }
+
+  onMessage(data: Buffer, isBinary: boolean): void {
+    if (this.closed) return;
+    if (isBinary) {
+      this.handler.onTransportPacket(this, { type: EnginePacketType.MESSAGE, data });
+      return;
+    }
+    const packet = decodeTextPacket(data.toString('utf8'));
+    if (!packet) {
+      this.handler.onTransportError(this, 'parse error');
+      return;
+    }
+    this.handler.onTransportPacket(this, packet);
+  }
+
+  onError(err: Error & { code?: string }): void {
+    if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+      this.opts.onPayloadTooLarge(refusedMessageSize(this.ws), this.opts.maxHttpBufferSize);
+    }
+    this.handler.onTransportError(this, 'transport error', err.message);
+  }
+
+  onClose(): void {
+    this.reportClose();
+  }
+
+  send(packets: readonly EnginePacket[]): void {
+    const { ws } = this;
+    if (ws.readyState !== ws.OPEN) return;
+    // a burst of frames leaves in one write
+    const corked = packets.length > 1;
+    if (corked) this.raw.cork();
+    for (const packet of packets) {
+      const { data } = packet;
+      if (data !== undefined && typeof data !== 'string' && this.supportsBinary) ws.send(data, { binary: true });
+      else ws.send(encodePacketAsText(packet), { binary: false });
+    }
+    if (corked) process.nextTick(uncork, this.raw);
+  }
+
+  close(onClose?: () => void): void {
+    // a bare close frame, as the official server sends (the client sees 1005)
+    if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close();
+    onClose?.();
+  }
+
+  /** Ends the connection at once (a refused probe, a server shutting down without ceremony). */
+  terminate(): void {
+    this.ws.terminate();
+  }
+}
+
+function uncork(raw: Duplex): void {
+  raw.uncork();
+}
+
+function onWsMessage(this: WsWithOwner, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
+  const buffer = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+  this[kOwner]?.onMessage(buffer, isBinary);
+}
+
+function onWsClose(this: WsWithOwner): void {
+  this[kOwner]?.onClose();
+}
+
+function onWsError(this: WsWithOwner, err: Error): void {
+  this[kOwner]?.onError(err);
+}

@@ -1,0 +1,105 @@
+// (req, res, next): serves <mount><path> (req.url is already relative to the mount), next() for the rest.
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { EngineServer } from '../engine/server';
+import type { Logger } from '../logger';
+import {
+  detachFromHttpServer,
+  finishUpgradeResponse,
+  headersForUpgrade,
+  isWebSocketUpgrade,
+  routeUpgradesThroughApp,
+  upgradeRouteOf,
+} from './upgrade';
+
+export type NextFunction = (err?: unknown) => void;
+export type Middleware = (req: IncomingMessage, res: ServerResponse, next?: NextFunction) => void;
+
+const EMPTY = Buffer.alloc(0);
+/** Upgrade requests whose parser callback has returned, so their socket can be taken over. */
+const detachable = new WeakSet<IncomingMessage>();
+
+/** The parts of a request URL the engine needs, or undefined when the path is not ours. */
+function matchResource(url: string, path: string): URLSearchParams | undefined {
+  const q = url.indexOf('?');
+  const pathname = q === -1 ? url : url.slice(0, q);
+  if (!pathname.startsWith(path)) return undefined;
+  return new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
+}
+
+/** Builds the middleware function that hands engine requests and upgrades to `engine`. */
+export function createEngineMiddleware(engine: EngineServer, log: Logger): Middleware {
+  const path = engine.opts.path;
+  const attached = new WeakSet<Server>();
+  let warnedAboutListeners = false;
+
+  const middleware = function socketioMiddleware(req: IncomingMessage, res: ServerResponse, next?: NextFunction): void {
+    const query = matchResource(req.url ?? '/', path);
+    if (!query) {
+      if (next) next();
+      else answerNotFound(res);
+      return;
+    }
+    try {
+      if (isWebSocketUpgrade(req)) {
+        takeUpgrade(engine, req, res, query);
+        return;
+      }
+      if (!warnedAboutListeners && !query.has('sid')) {
+        const server = (req.socket as { server?: Server }).server;
+        if (server && typeof server.listenerCount === 'function' && server.listenerCount('upgrade') > 0 && !attached.has(server)) {
+          warnedAboutListeners = true;
+          log.warn(
+            { code: 'ERR_UPGRADE_REFUSED' },
+            'the HTTP server has other "upgrade" listeners, so WebSocket upgrades never reach this middleware: call io.attach(server)',
+          );
+        }
+      }
+      engine.handleRequest(req, res, query);
+    } catch (err) {
+      if (next) next(err);
+      else throw err;
+    }
+  };
+
+  /** io.attach(server): upgrades reach the app (and so this middleware) beside other upgrade listeners. */
+  const attach = (server: Server): (() => void) => {
+    if (attached.has(server)) return () => {};
+    attached.add(server);
+    const detach = routeUpgradesThroughApp(server, path);
+    return () => {
+      attached.delete(server);
+      detach();
+    };
+  };
+
+  return Object.assign(middleware, { attach });
+}
+
+function takeUpgrade(engine: EngineServer, req: IncomingMessage, res: ServerResponse, query: URLSearchParams): void {
+  const route = upgradeRouteOf(req);
+  if (!route && !detachable.has(req)) {
+    // Node is still inside its HTTP parser's callback for this request; once that returns, the parser
+    // would put the connection back on the server's list. Take the socket over on the next turn.
+    detachable.add(req);
+    setImmediate(takeUpgrade, engine, req, res, query);
+    return;
+  }
+  const socket: Duplex = route ? route.socket : req.socket;
+  const head = route ? route.head : EMPTY;
+  engine.handleUpgrade(req, socket, head, query, {
+    headers: headersForUpgrade(res),
+    beforeUpgrade: () => {
+      if (route) res.detachSocket(socket as never);
+      else detachFromHttpServer(req, res, socket);
+    },
+    onUpgraded: () => finishUpgradeResponse(res),
+  });
+}
+
+/** Without a next() (plain http.createServer handler), what is not ours gets a plain 404. */
+function answerNotFound(res: ServerResponse): void {
+  res.statusCode = 404;
+  res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+  res.end('Not Found');
+}

@@ -1,0 +1,149 @@
+// WebSocket upgrades through the app: detach an upgrade request from Node's HTTP parser, or route
+// `upgrade` events (io.attach) through the app's request listeners, so middleware can refuse them.
+import { ServerResponse, type IncomingMessage, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+
+/** Set on a request that reached the app through our `upgrade` listener: its socket and head. */
+export const kUpgradeRoute = Symbol('expressSocketIo.upgradeRoute');
+
+export interface UpgradeRoute {
+  readonly socket: Duplex;
+  readonly head: Buffer;
+}
+
+type RoutedRequest = IncomingMessage & { [kUpgradeRoute]?: UpgradeRoute };
+
+/** Whether this request asks for a WebSocket (whichever way Node delivered it). */
+export function isWebSocketUpgrade(req: IncomingMessage): boolean {
+  const upgrade = req.headers.upgrade;
+  return req.method === 'GET' && typeof upgrade === 'string' && upgrade.toLowerCase() === 'websocket';
+}
+
+/** The upgrade route of a request that came through io.attach(), if it did. */
+export function upgradeRouteOf(req: IncomingMessage): UpgradeRoute | undefined {
+  return (req as RoutedRequest)[kUpgradeRoute];
+}
+
+interface NodeHttpCommon {
+  freeParser?: (parser: unknown, req: unknown, socket: unknown) => void;
+}
+
+let httpCommon: NodeHttpCommon | undefined;
+function loadHttpCommon(): NodeHttpCommon {
+  if (!httpCommon) {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      httpCommon = require('_http_common') as NodeHttpCommon;
+    } catch {
+      httpCommon = {};
+    }
+  }
+  return httpCommon;
+}
+
+/** The listeners Node's HTTP server puts on each connection (lib/_http_server.js connectionListenerInternal). */
+const HTTP_SOCKET_LISTENERS: ReadonlyArray<readonly [string, string]> = [
+  ['data', 'bound socketOnData'],
+  ['end', 'bound socketOnEnd'],
+  ['close', 'bound socketOnClose'],
+  ['drain', 'bound socketOnDrain'],
+  ['error', 'socketOnError'],
+  ['timeout', 'socketOnTimeout'],
+  ['resume', 'onSocketResume'],
+  ['pause', 'onSocketPause'],
+];
+
+type ParsedSocket = Duplex & { parser?: { _consumed?: boolean; unconsume?: () => void; remove?: () => void; finish?: () => void } | null };
+
+/**
+ * Takes an upgrade request that Node delivered as an ordinary `request` (the server had no `upgrade`
+ * listener) away from the HTTP server, the way Node itself does before emitting `upgrade`: the
+ * parser stops reading the socket and leaves the server's connection list, so headersTimeout,
+ * requestTimeout, keepAliveTimeout and closeIdleConnections() no longer apply to it.
+ */
+export function detachFromHttpServer(req: IncomingMessage, res: ServerResponse, socket: Duplex): void {
+  for (const [event, name] of HTTP_SOCKET_LISTENERS) {
+    for (const listener of socket.listeners(event)) {
+      if ((listener as { name?: string }).name === name) socket.removeListener(event, listener as () => void);
+    }
+  }
+  const parser = (socket as ParsedSocket).parser;
+  if (parser) {
+    const { freeParser } = loadHttpCommon();
+    if (freeParser) {
+      freeParser(parser, req, socket);
+    } else {
+      if (parser._consumed) parser.unconsume?.();
+      parser.remove?.();
+      (socket as ParsedSocket).parser = null;
+    }
+  }
+  // the response will never be written; the server's bookkeeping for it must not run on our 'finish'
+  for (const listener of res.listeners('finish')) {
+    if ((listener as { name?: string }).name === 'bound resOnFinish') res.removeListener('finish', listener as () => void);
+  }
+  res.detachSocket(socket as never);
+  (socket as Duplex & { setTimeout?: (ms: number) => void }).setTimeout?.(0);
+}
+
+/** Marks the HTTP side of an upgrade as done (status 101) for the app's loggers (pino-http, morgan). */
+export function finishUpgradeResponse(res: ServerResponse): void {
+  res.statusCode = 101;
+  res.emit('finish');
+  res.emit('close');
+}
+
+const HOP_BY_HOP = new Set([
+  'connection', 'upgrade', 'content-length', 'content-type', 'transfer-encoding', 'keep-alive',
+  'sec-websocket-accept', 'sec-websocket-protocol', 'sec-websocket-extensions',
+]);
+
+/** Headers the app's middleware set on `res` (helmet, cookies…), as lines for the 101 answer. */
+export function headersForUpgrade(res: ServerResponse): string[] {
+  const lines: string[] = [];
+  const headers = res.getHeaders();
+  for (const name of Object.keys(headers)) {
+    if (HOP_BY_HOP.has(name)) continue;
+    const value = headers[name];
+    if (value === undefined) continue;
+    for (const v of Array.isArray(value) ? value : [value]) {
+      const text = String(v);
+      if (!/[\r\n]/.test(text)) lines.push(`${name}: ${text}`);
+    }
+  }
+  return lines;
+}
+
+/** Set once a request is being routed, so two attached servers do not both take it. */
+const kRouted = Symbol('expressSocketIo.routed');
+
+/**
+ * io.attach(server): an `upgrade` listener that runs upgrade requests through the app's `request`
+ * listeners with a real ServerResponse, so they meet the same middleware as with no listener at all.
+ * When other `upgrade` listeners exist (another ws server, a dev server's hot reload) only requests
+ * for `resourcePath` are taken; the rest are left to them.
+ */
+export function routeUpgradesThroughApp(server: Server, resourcePath: string): () => void {
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const tagged = req as RoutedRequest & { [kRouted]?: true };
+    if (tagged[kRouted]) return;
+    const others = server.listenerCount('upgrade') > 1;
+    const url = req.url ?? '/';
+    const pathname = url.split('?', 1)[0];
+    if (others && !pathname.includes(resourcePath)) return;
+    tagged[kRouted] = true;
+    tagged[kUpgradeRoute] = { socket, head: Buffer.from(head) };
+    socket.on('error', () => socket.destroy());
+    const res = new ServerResponse(req);
+    res.assignSocket(socket as never);
+    // a refusal written by the app ends the connection; an accepted upgrade detaches `res` first
+    res.on('finish', () => {
+      if (res.statusCode !== 101) socket.end();
+    });
+    for (const listener of server.listeners('request')) {
+      (listener as (req: IncomingMessage, res: ServerResponse) => void).call(server, req, res);
+    }
+  };
+  server.on('upgrade', onUpgrade);
+  return () => server.removeListener('upgrade', onUpgrade);
+}

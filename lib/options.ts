@@ -1,0 +1,130 @@
+// Engine options with socket.io's names and defaults; resolveEngineOptions() validates once and freezes.
+import type { IncomingMessage } from 'node:http';
+import { SocketIOError } from './errors';
+import { createDefaultLogger, type Logger } from './logger';
+
+export type TransportName = 'polling' | 'websocket';
+
+/** Settings of the cookie set on the polling handshake response (for sticky load balancers). */
+export interface CookieOptions {
+  /** @default 'io' */
+  name?: string;
+  /** @default '/' */
+  path?: string;
+  /** @default true */
+  httpOnly?: boolean;
+  /** @default 'lax' */
+  sameSite?: 'strict' | 'lax' | 'none' | boolean;
+  /** Seconds. */
+  maxAge?: number;
+  domain?: string;
+  secure?: boolean;
+}
+
+/** `callback(errorMessage, allowed)`, as in engine.io: a refusal answers 403 with the message. */
+export type AllowRequest = (
+  req: IncomingMessage,
+  callback: (err: string | null | undefined, success: boolean) => void,
+) => void;
+
+export interface EngineOptions {
+  /** Resource path under the mount point, with its trailing slash. @default '/engine.io/' ('/socket.io/' for socketio()) */
+  path?: string;
+  /** ms between server pings. @default 25000 */
+  pingInterval?: number;
+  /** ms the client has to answer a ping. @default 20000 */
+  pingTimeout?: number;
+  /** ms a polling → WebSocket upgrade may take. @default 10000 */
+  upgradeTimeout?: number;
+  /** Largest message or polling POST body, bytes. @default 1e6 */
+  maxHttpBufferSize?: number;
+  /** Enabled transports. @default ['polling', 'websocket'] */
+  transports?: TransportName[];
+  /** Whether polling sessions may upgrade to WebSocket. @default true */
+  allowUpgrades?: boolean;
+  /** Hook run on every handshake, over every transport (the seed's SetAuthorization). */
+  allowRequest?: AllowRequest;
+  /** Set a cookie holding the sid on the polling handshake. @default false */
+  cookie?: boolean | CookieOptions;
+  /** Compress polling responses of at least `threshold` bytes. @default { threshold: 1024 } */
+  httpCompression?: boolean | { threshold?: number };
+  /** permessage-deflate for WebSocket, passed to ws. @default false */
+  perMessageDeflate?: boolean | Record<string, unknown>;
+  /**
+   * Origins allowed to talk to the server, e.g. ['https://app.example', 'http://localhost:*'], or '*'.
+   * Requests without an Origin header and same-origin requests are always allowed.
+   * @default [] (same-origin only)
+   */
+  origins?: string[] | '*';
+  /** A pino logger (or anything with its level methods and child). @default pino at 'warn' */
+  logger?: Logger;
+}
+
+export interface ResolvedEngineOptions {
+  readonly path: string;
+  readonly pingInterval: number;
+  readonly pingTimeout: number;
+  readonly upgradeTimeout: number;
+  readonly maxHttpBufferSize: number;
+  readonly transports: readonly TransportName[];
+  readonly allowUpgrades: boolean;
+  readonly allowRequest: AllowRequest | undefined;
+  readonly cookie: Readonly<Required<Omit<CookieOptions, 'maxAge' | 'domain' | 'secure'>> & CookieOptions> | undefined;
+  readonly compressionThreshold: number | undefined;
+  readonly perMessageDeflate: boolean | Record<string, unknown>;
+  readonly origins: readonly string[] | '*';
+  readonly logger: Logger;
+}
+
+const KNOWN_TRANSPORTS: readonly TransportName[] = ['polling', 'websocket'];
+
+function positiveInt(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
+    throw new SocketIOError('ERR_INVALID_OPTION', name, 'a positive integer', String(value));
+  }
+  return value;
+}
+
+function resolvePath(value: unknown): string {
+  if (typeof value !== 'string' || !value.startsWith('/')) {
+    throw new SocketIOError('ERR_INVALID_OPTION', 'path', 'a string starting with "/"', String(value));
+  }
+  return value.endsWith('/') ? value : `${value}/`;
+}
+
+/** Validates the engine's options once; nothing reads the caller's object afterwards. */
+export function resolveEngineOptions(input: EngineOptions = {}, defaultPath = '/engine.io/'): ResolvedEngineOptions {
+  const transports = input.transports ?? KNOWN_TRANSPORTS;
+  if (!Array.isArray(transports) || transports.length === 0 || transports.some((t) => !KNOWN_TRANSPORTS.includes(t))) {
+    throw new SocketIOError('ERR_INVALID_OPTION', 'transports', 'a non-empty list of "polling" / "websocket"', String(transports));
+  }
+  const origins = input.origins ?? [];
+  if (origins !== '*' && (!Array.isArray(origins) || origins.some((o) => typeof o !== 'string'))) {
+    throw new SocketIOError('ERR_INVALID_OPTION', 'origins', "'*' or a list of origin strings", String(origins));
+  }
+  if (input.allowRequest !== undefined && typeof input.allowRequest !== 'function') {
+    throw new SocketIOError('ERR_INVALID_OPTION', 'allowRequest', 'a function', typeof input.allowRequest);
+  }
+  const compression = input.httpCompression ?? true;
+  let compressionThreshold: number | undefined;
+  if (compression === true) compressionThreshold = 1024;
+  else if (compression && typeof compression === 'object') compressionThreshold = compression.threshold ?? 1024;
+  const cookie = input.cookie
+    ? { name: 'io', path: '/', httpOnly: true, sameSite: 'lax' as const, ...(input.cookie === true ? {} : input.cookie) }
+    : undefined;
+  return Object.freeze({
+    path: resolvePath(input.path ?? defaultPath),
+    pingInterval: positiveInt('pingInterval', input.pingInterval ?? 25000),
+    pingTimeout: positiveInt('pingTimeout', input.pingTimeout ?? 20000),
+    upgradeTimeout: positiveInt('upgradeTimeout', input.upgradeTimeout ?? 10000),
+    maxHttpBufferSize: positiveInt('maxHttpBufferSize', input.maxHttpBufferSize ?? 1e6),
+    transports: Object.freeze([...transports]),
+    allowUpgrades: input.allowUpgrades ?? true,
+    allowRequest: input.allowRequest,
+    cookie: cookie ? Object.freeze(cookie) : undefined,
+    compressionThreshold,
+    perMessageDeflate: input.perMessageDeflate ?? false,
+    origins: origins === '*' ? '*' : Object.freeze([...origins]),
+    logger: input.logger ?? createDefaultLogger('express-socket.io'),
+  });
+}
