@@ -1,20 +1,96 @@
 // Public surface: socketio() returns the middleware function with the io server mixed in.
-import { engine, type EngineMiddleware } from './engine-io';
-import type { EngineOptions } from './options';
+import { Adapter } from './adapter/adapter';
+import type { Codec } from './codec/types';
+import { jsonCodec } from './codec/json-codec';
+import { EngineServer } from './engine/server';
+import { createEngineMiddleware, type Middleware } from './express/middleware';
+import type { DefaultEventsMap, EventsMap } from './io/events';
+import { IoServer, type AdapterConstructor, type ParserOption } from './io/server';
+import { resolveEngineOptions, type EngineOptions } from './options';
+import { SocketIOError } from './errors';
+import { mixin } from './util/mixin';
 
-export * from './engine-io';
+export { engine, type EngineMiddleware, EngineSocket, EngineServer, type CloseReason } from './engine-io';
+export type { EngineOptions, CookieOptions, AllowRequest, TransportName } from './options';
+export { SocketIOError, ERROR_CODES, EngineErrorCode, type ErrorCode } from './errors';
+export { Adapter, type BroadcastOptions, type Room, type SocketId, type Session } from './adapter/adapter';
+export { PacketType, type Packet, type Codec, type Encoder, type Decoder } from './codec/types';
+export { jsonCodec } from './codec/json-codec';
+export { IoServer, type AdapterConstructor, type ParserOption } from './io/server';
+export { Namespace } from './io/namespace';
+export { ParentNamespace } from './io/parent-namespace';
+export { Socket, type DisconnectReason } from './io/socket';
+export { BroadcastOperator, type BroadcastTimeoutError } from './io/broadcast';
+export { RemoteSocket } from './io/remote-socket';
+export type { Handshake } from './io/handshake';
+export type * from './io/events';
 
-/** Options of socketio(): the engine's, with `path` defaulting to '/socket.io/'. */
-export type ServerOptions = EngineOptions;
+/** Options of socketio(): the engine's (path defaults to '/socket.io/') and the Socket.IO layer's. */
+export interface ServerOptions extends EngineOptions {
+  /** ms a client may take to join a namespace after the handshake. @default 45000 */
+  connectTimeout?: number;
+  /** Adapter class for rooms and broadcasts (e.g. the official Redis adapter). @default the in-memory Adapter */
+  adapter?: AdapterConstructor;
+  /** Encoder/decoder pair (the seed's Codec). @default jsonCodec() */
+  codec?: Codec;
+  /** socket.io's `parser` option ({ Encoder, Decoder } classes), as an alternative to `codec`. */
+  parser?: ParserOption;
+  /** Remove dynamic child namespaces once their last socket leaves. @default false */
+  cleanupEmptyChildNamespaces?: boolean;
+}
+
+/** The middleware function with the io server mixed in: `app.use(io)`, `io.on('connection', …)`. */
+export type SocketIoServer<
+  ListenEvents extends EventsMap = DefaultEventsMap,
+  EmitEvents extends EventsMap = DefaultEventsMap,
+  ServerSideEvents extends EventsMap = DefaultEventsMap,
+  SocketData = any, // eslint-disable-line @typescript-eslint/no-explicit-any -- socket.io's default
+> = Middleware & IoServer<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
+
+function resolveCodec(options: ServerOptions): Codec {
+  if (options.codec && options.parser) {
+    throw new SocketIOError('ERR_INVALID_OPTION', 'codec / parser', 'one of the two, not both', 'both');
+  }
+  if (options.codec) return options.codec;
+  if (options.parser) {
+    const { Encoder, Decoder } = options.parser;
+    return { encoder: new Encoder(), createDecoder: () => new Decoder() };
+  }
+  return jsonCodec();
+}
 
 /**
- * Mounts the transports under `<mount>/socket.io/`:
+ * A Socket.IO v4 server as Express/Connect middleware, served at `<mount>/socket.io/`.
  *
  * ```ts
- * app.use(socketio());              // /socket.io/
- * app.use('/chat', socketio());     // /chat/socket.io/
+ * const io = socketio();
+ * app.use(io);                                   // or app.use('/chat', io)
+ * io.on('connection', (socket) => socket.emit('hello'));
  * ```
  */
-export function socketio(options: ServerOptions = {}): EngineMiddleware {
-  return engine({ ...options, path: options.path ?? '/socket.io/' });
+export function socketio<
+  ListenEvents extends EventsMap = DefaultEventsMap,
+  EmitEvents extends EventsMap = DefaultEventsMap,
+  ServerSideEvents extends EventsMap = DefaultEventsMap,
+  SocketData = any, // eslint-disable-line @typescript-eslint/no-explicit-any -- socket.io's default
+>(options: ServerOptions = {}): SocketIoServer<ListenEvents, EmitEvents, ServerSideEvents, SocketData> {
+  const engineOpts = resolveEngineOptions(options, '/socket.io/');
+  const connectTimeout = options.connectTimeout ?? 45000;
+  if (!Number.isSafeInteger(connectTimeout) || connectTimeout <= 0) {
+    throw new SocketIOError('ERR_INVALID_OPTION', 'connectTimeout', 'a positive integer', String(connectTimeout));
+  }
+  const engine = new EngineServer(engineOpts);
+  const middleware = createEngineMiddleware(engine, engineOpts.logger);
+  const io = new IoServer<ListenEvents, EmitEvents, ServerSideEvents, SocketData>(
+    engine,
+    {
+      connectTimeout,
+      adapter: options.adapter ?? (Adapter as AdapterConstructor),
+      codec: resolveCodec(options),
+      cleanupEmptyChildNamespaces: options.cleanupEmptyChildNamespaces ?? false,
+      logger: engineOpts.logger,
+    },
+    middleware.attach,
+  );
+  return mixin(middleware, io) as SocketIoServer<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
 }

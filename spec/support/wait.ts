@@ -1,16 +1,19 @@
 // Bounded waits: an event armed before the action, failing after a deadline instead of hanging.
-import { EventEmitter } from 'node:events';
 
 export const DEFAULT_WAIT_MS = 3000;
 
+/* eslint-disable @typescript-eslint/no-explicit-any -- any emitter shape (node, engine.io-client, socket.io-client) */
+type Listener = (...args: any[]) => void;
 interface Emitterish {
-  once(event: string, listener: (...args: unknown[]) => void): unknown;
-  off?(event: string, listener: (...args: unknown[]) => void): unknown;
-  removeListener?(event: string, listener: (...args: unknown[]) => void): unknown;
+  once(event: any, listener: Listener): unknown;
+  on(event: any, listener: Listener): unknown;
+  off?(event: any, listener?: Listener): unknown;
+  removeListener?(event: any, listener: Listener): unknown;
 }
+/* eslint-enable @typescript-eslint/no-explicit-any */
 
 /** Resolves with the event's arguments, rejects after `ms`. */
-export function once<T extends unknown[] = unknown[]>(emitter: Emitterish | EventEmitter, event: string, ms = DEFAULT_WAIT_MS): Promise<T> {
+export function once<T extends unknown[] = unknown[]>(emitter: Emitterish, event: string, ms = DEFAULT_WAIT_MS): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const e = emitter as Emitterish;
     const listener = (...args: unknown[]): void => {
@@ -37,7 +40,7 @@ export function within<T>(promise: Promise<T>, ms = DEFAULT_WAIT_MS, what = 'ope
 }
 
 /** Collects `count` emissions of an event. */
-export function collect<T = unknown>(emitter: Emitterish & { on(event: string, l: (...a: unknown[]) => void): unknown }, event: string, count: number, ms = DEFAULT_WAIT_MS): Promise<T[]> {
+export function collect<T = unknown>(emitter: Emitterish, event: string, count: number, ms = DEFAULT_WAIT_MS): Promise<T[]> {
   return within(
     new Promise<T[]>((resolve) => {
       const got: T[] = [];

@@ -1,0 +1,179 @@
+// One Engine.IO connection <-> its namespace sockets: decode incoming messages, route packets, encode out.
+import type { IncomingMessage } from 'node:http';
+import { PacketType, type Codec, type Decoder, type EncodedPacket, type Packet } from '../codec/types';
+import type { BroadcastFlags, WriteOptions } from '../adapter/adapter';
+import type { EngineSocket } from '../engine/session';
+import type { RawData } from '../codec/engine-packet';
+import type { Logger } from '../logger';
+import type { Socket } from './socket';
+
+/** What the client needs of the io server. */
+export interface ClientHost {
+  readonly codec: Codec;
+  readonly connectTimeout: number;
+  /** Connects `client` to namespace `name` (created, dynamic or refused). */
+  connectToNamespace(client: Client, name: string, auth: Record<string, unknown>): void;
+}
+
+type ClientEngine = Pick<EngineSocket, 'id' | 'request' | 'remoteAddress' | 'readyState' | 'log' | 'send' | 'close' | 'transport' | 'on' | 'removeListener'>;
+
+const kClient = Symbol('client');
+type TaggedEngine = ClientEngine & { [kClient]?: Client };
+
+/**
+ * The Socket.IO side of one Engine.IO connection. Engine events reach it through module-level
+ * listeners that find it on the engine socket, so a connection costs no closures.
+ */
+export class Client {
+  readonly conn: EngineSocket;
+  readonly id: string;
+  /** Sockets by id and by namespace name. */
+  readonly sockets = new Map<string, Socket>();
+  readonly nsps = new Map<string, Socket>();
+  private readonly host: ClientHost;
+  private readonly decoder: Decoder;
+  private readonly log: Logger;
+  /** Namespaces whose CONNECT is being processed (middleware running). */
+  private readonly pending = new Set<string>();
+  private connectTimer: NodeJS.Timeout | undefined;
+
+  constructor(host: ClientHost, conn: EngineSocket) {
+    this.host = host;
+    this.conn = conn;
+    this.id = conn.id;
+    this.log = conn.log;
+    this.decoder = host.codec.createDecoder();
+    this.decoder.on('decoded', (packet: Packet) => this.onDecoded(packet));
+    (conn as TaggedEngine)[kClient] = this;
+    conn.on('message', onEngineMessage);
+    conn.on('close', onEngineClose);
+    this.connectTimer = setTimeout(onConnectTimeout, host.connectTimeout, this);
+  }
+
+  /** The handshake request, with the app's decorations (req.session, req.user…). */
+  get request(): IncomingMessage {
+    return this.conn.request;
+  }
+
+  /** @internal an Engine.IO message arrived */
+  onData(data: RawData): void {
+    try {
+      this.decoder.add(data);
+    } catch (err) {
+      this.onProtocolError('malformed packet', err);
+    }
+  }
+
+  private onDecoded(packet: Packet): void {
+    if (packet.type === PacketType.CONNECT) {
+      if (this.nsps.has(packet.nsp) || this.pending.has(packet.nsp)) {
+        this.onProtocolError('second CONNECT for one namespace');
+        return;
+      }
+      this.pending.add(packet.nsp);
+      this.host.connectToNamespace(this, packet.nsp, (packet.data as Record<string, unknown> | undefined) ?? {});
+      return;
+    }
+    const socket = this.nsps.get(packet.nsp);
+    if (!socket) {
+      // the official server closes the session for packets outside a connected namespace (PROTOCOL.md §2.6)
+      this.onProtocolError(`packet for namespace "${packet.nsp}" before CONNECT`);
+      return;
+    }
+    if (packet.type === PacketType.CONNECT_ERROR) {
+      this.onProtocolError('CONNECT_ERROR from the client');
+      return;
+    }
+    socket.onPacket(packet);
+  }
+
+  /** @internal the namespace's middleware finished (accepted or refused) */
+  connectDone(name: string, socket: Socket | undefined): void {
+    this.pending.delete(name);
+    if (!socket) return;
+    this.sockets.set(socket.id, socket);
+    this.nsps.set(name, socket);
+    if (this.connectTimer) {
+      clearTimeout(this.connectTimer);
+      this.connectTimer = undefined;
+    }
+  }
+
+  /** @internal refuses a CONNECT to a namespace that does not exist */
+  refuseNamespace(name: string, message: string, data?: unknown): void {
+    this.pending.delete(name);
+    const payload: Record<string, unknown> = { message };
+    if (data !== undefined) payload.data = data;
+    this.sendPacket({ type: PacketType.CONNECT_ERROR, nsp: name, data: payload }, {});
+  }
+
+  /** Encodes a packet for this connection alone and writes it. */
+  sendPacket(packet: Packet, flags: BroadcastFlags): void {
+    if (this.conn.readyState !== 'open') return;
+    this.writeToEngine(this.host.codec.encoder.encode(packet), flags);
+  }
+
+  /** Writes already-encoded messages (adapters call this for broadcasts, with the same array for all). */
+  writeToEngine(encoded: EncodedPacket, opts: WriteOptions): void {
+    if (opts.volatile && !this.conn.transport.writable) return;
+    if (this.conn.readyState !== 'open') return;
+    for (const message of encoded) this.conn.send(message);
+  }
+
+  /** @internal */
+  removeSocket(socket: Socket): void {
+    if (this.sockets.delete(socket.id)) this.nsps.delete(socket.nsp.name);
+  }
+
+  /** Every namespace gets a DISCONNECT, then the connection closes (socket.disconnect(true)). */
+  disconnectAll(): void {
+    for (const socket of [...this.sockets.values()]) socket.disconnect();
+    this.close('forced server close');
+  }
+
+  /** Closes the Engine.IO connection; sockets leave with `reason`. */
+  close(reason: string): void {
+    this.onClose(reason);
+    if (this.conn.readyState === 'open') this.conn.close();
+  }
+
+  private onProtocolError(what: string, err?: unknown): void {
+    const detail = err instanceof Error ? err.message : undefined;
+    this.log.warn({ code: 'ERR_BAD_PACKET', reason: what, detail }, 'closing connection: protocol violation');
+    this.close('parse error');
+  }
+
+  /** @internal the engine connection is gone */
+  onClose(reason: string, description?: unknown): void {
+    if (this.connectTimer) {
+      clearTimeout(this.connectTimer);
+      this.connectTimer = undefined;
+    }
+    this.conn.removeListener('message', onEngineMessage);
+    this.conn.removeListener('close', onEngineClose);
+    for (const socket of [...this.sockets.values()]) socket.onClose(reason, description);
+    this.sockets.clear();
+    this.nsps.clear();
+    this.decoder.destroy();
+  }
+
+  /** @internal no namespace joined within connectTimeout */
+  onConnectTimeout(): void {
+    this.connectTimer = undefined;
+    if (this.nsps.size > 0) return;
+    this.log.debug('no namespace joined within connectTimeout');
+    this.close('forced close');
+  }
+}
+
+function onEngineMessage(this: TaggedEngine, data: RawData): void {
+  this[kClient]?.onData(data);
+}
+
+function onEngineClose(this: TaggedEngine, reason: string, description?: unknown): void {
+  this[kClient]?.onClose(reason, description);
+}
+
+function onConnectTimeout(client: Client): void {
+  client.onConnectTimeout();
+}

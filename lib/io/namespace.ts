@@ -1,0 +1,241 @@
+// A namespace: connect middleware, its sockets, emits through the adapter, and the classic events.
+import { EventEmitter } from 'node:events';
+import type { Adapter, Room } from '../adapter/adapter';
+import type { Logger } from '../logger';
+import { BroadcastOperator } from './broadcast';
+import type { Client } from './client';
+import type {
+  DecorateAcknowledgementsWithMultipleResponses,
+  DecorateAcknowledgementsWithTimeoutAndMultipleResponses,
+  DefaultEventsMap,
+  EmitWithAckArgs,
+  EventNames,
+  EventParams,
+  EventsMap,
+} from './events';
+import { runMiddlewares } from './middleware';
+import type { RemoteSocket } from './remote-socket';
+import { Socket, type DisconnectReason } from './socket';
+
+/** What a namespace needs of its server. */
+export interface NamespaceHost {
+  readonly encoder: import('../codec/types').Encoder;
+  readonly log: Logger;
+  createAdapter(nsp: Namespace): Adapter;
+}
+
+/** Events a namespace emits on its own (plus the classic API's message / disconnect). */
+export interface NamespaceReservedEvents<L extends EventsMap, E extends EventsMap, S extends EventsMap, D> {
+  connect: (socket: Socket<L, E, S, D>) => void;
+  connection: (socket: Socket<L, E, S, D>) => void;
+  /** Classic API: a client called `socket.send(...)`. */
+  message: (socket: Socket<L, E, S, D>, ...args: unknown[]) => void;
+  /** Classic API: a socket left for good. */
+  disconnect: (socket: Socket<L, E, S, D>, reason: DisconnectReason) => void;
+  new_namespace: (nsp: Namespace) => void;
+}
+
+export type ConnectMiddleware<L extends EventsMap, E extends EventsMap, S extends EventsMap, D> = (
+  socket: Socket<L, E, S, D>,
+  next: (err?: Error & { data?: unknown }) => void,
+) => unknown;
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- socket.io's defaults for the four generics */
+export class Namespace<
+  ListenEvents extends EventsMap = DefaultEventsMap,
+  EmitEvents extends EventsMap = DefaultEventsMap,
+  ServerSideEvents extends EventsMap = DefaultEventsMap,
+  SocketData = any,
+> extends EventEmitter {
+  /* eslint-enable @typescript-eslint/no-explicit-any */
+  readonly name: string;
+  readonly server: NamespaceHost;
+  readonly sockets = new Map<string, Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>();
+  adapter: Adapter;
+  /** Ack-id counter shared by the namespace's emits and broadcasts. */
+  _ids = 0;
+  /** Connection middlewares, in order. */
+  _fns: Array<ConnectMiddleware<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> = [];
+
+  constructor(server: NamespaceHost, name: string) {
+    super();
+    this.server = server;
+    this.name = name;
+    this.adapter = server.createAdapter(this as unknown as Namespace);
+    void this.adapter.init();
+  }
+
+  override on<Ev extends keyof NamespaceReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData> | EventNames<ServerSideEvents>>(
+    ev: Ev,
+    listener: Ev extends keyof NamespaceReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>
+      ? NamespaceReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>[Ev]
+      : ServerSideEvents[Ev & keyof ServerSideEvents],
+  ): this {
+    return super.on(ev as string, listener as (...args: unknown[]) => void);
+  }
+
+  override once<Ev extends keyof NamespaceReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData> | EventNames<ServerSideEvents>>(
+    ev: Ev,
+    listener: Ev extends keyof NamespaceReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>
+      ? NamespaceReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>[Ev]
+      : ServerSideEvents[Ev & keyof ServerSideEvents],
+  ): this {
+    return super.once(ev as string, listener as (...args: unknown[]) => void);
+  }
+
+  /** Emits one of the namespace's own events to local listeners. */
+  emitReserved(ev: string, ...args: unknown[]): boolean {
+    return super.emit(ev, ...args);
+  }
+
+  /** Connection middleware: `(socket, next)`; `next(err)` refuses with CONNECT_ERROR (message, data). */
+  use(fn: ConnectMiddleware<ListenEvents, EmitEvents, ServerSideEvents, SocketData>): this {
+    this._fns.push(fn);
+    return this;
+  }
+
+  // --- broadcasting ---
+
+  private operator(): BroadcastOperator<EmitEvents, SocketData> {
+    return new BroadcastOperator(this.adapter);
+  }
+
+  to(room: Room | readonly Room[]): BroadcastOperator<EmitEvents, SocketData> {
+    return this.operator().to(room);
+  }
+
+  in(room: Room | readonly Room[]): BroadcastOperator<EmitEvents, SocketData> {
+    return this.operator().to(room);
+  }
+
+  except(room: Room | readonly Room[]): BroadcastOperator<EmitEvents, SocketData> {
+    return this.operator().except(room);
+  }
+
+  /** Emits to every socket of the namespace (a broadcast); a trailing function collects answers. */
+  override emit<Ev extends EventNames<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>>>(
+    ev: Ev,
+    ...args: EventParams<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, Ev>
+  ): boolean {
+    return (this.operator() as BroadcastOperator<EventsMap>).emit(ev as string, ...(args as unknown[]));
+  }
+
+  emitWithAck<Ev extends EventNames<EmitEvents>>(ev: Ev, ...args: EmitWithAckArgs<EmitEvents, Ev>): Promise<unknown[]> {
+    return this.operator().emitWithAck(ev, ...args);
+  }
+
+  send(...args: unknown[]): this {
+    (this.operator() as BroadcastOperator<EventsMap>).emit('message', ...args);
+    return this;
+  }
+
+  write(...args: unknown[]): this {
+    return this.send(...args);
+  }
+
+  timeout(ms: number): BroadcastOperator<DecorateAcknowledgementsWithTimeoutAndMultipleResponses<EmitEvents>, SocketData> {
+    return this.operator().timeout(ms);
+  }
+
+  get volatile(): BroadcastOperator<EmitEvents, SocketData> {
+    return this.operator().volatile;
+  }
+
+  get local(): BroadcastOperator<EmitEvents, SocketData> {
+    return this.operator().local;
+  }
+
+  compress(compress: boolean): BroadcastOperator<EmitEvents, SocketData> {
+    return this.operator().compress(compress);
+  }
+
+  fetchSockets(): Promise<Array<RemoteSocket<EmitEvents, SocketData>>> {
+    return this.operator().fetchSockets();
+  }
+
+  socketsJoin(room: Room | readonly Room[]): void {
+    this.operator().socketsJoin(room);
+  }
+
+  socketsLeave(room: Room | readonly Room[]): void {
+    this.operator().socketsLeave(room);
+  }
+
+  disconnectSockets(close = false): void {
+    this.operator().disconnectSockets(close);
+  }
+
+  /** Ids of all sockets (socket.io's deprecated allSockets, kept for old apps). */
+  allSockets(): Promise<Set<string>> {
+    return this.adapter.sockets(new Set());
+  }
+
+  /** Emits to the other servers of the cluster; a trailing function collects their answers. */
+  serverSideEmit<Ev extends EventNames<ServerSideEvents>>(ev: Ev, ...args: EventParams<ServerSideEvents, Ev>): boolean {
+    if (typeof ev === 'string' && ['connect', 'connection', 'new_namespace'].includes(ev)) {
+      throw new Error(`"${ev}" is a reserved event name`);
+    }
+    const packet: unknown[] = [ev, ...(args as unknown[])];
+    this.adapter.serverSideEmit(packet);
+    return true;
+  }
+
+  serverSideEmitWithAck<Ev extends EventNames<ServerSideEvents>>(ev: Ev, ...args: unknown[]): Promise<unknown[]> {
+    return new Promise((resolve, reject) => {
+      const callback = (err: Error | null, responses: unknown[]): void => (err ? reject(err) : resolve(responses));
+      (this.serverSideEmit as (ev: unknown, ...a: unknown[]) => boolean)(ev, ...args, callback);
+    });
+  }
+
+  /** Called by cluster adapters with an event another server sent. */
+  _onServerSideEmit(args: unknown[]): void {
+    super.emit(...(args as [string, ...unknown[]]));
+  }
+
+  // --- connecting ---
+
+  /** @internal runs the connect middlewares for a new socket, then accepts or refuses it */
+  addSocket(client: Client, auth: Record<string, unknown>): void {
+    const socket = new Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>(this, client, auth);
+    runMiddlewares(this._fns, [socket], (err) => {
+      if (client.conn.readyState !== 'open') {
+        client.connectDone(this.name, undefined);
+        return;
+      }
+      if (err) {
+        client.connectDone(this.name, undefined);
+        socket.refuseConnect(err as Error & { data?: unknown });
+        return;
+      }
+      this.sockets.set(socket.id, socket);
+      client.connectDone(this.name, socket as unknown as Socket);
+      socket.onConnect();
+      this.emitGuarded('connect', socket);
+      this.emitGuarded('connection', socket);
+    });
+  }
+
+  /** Emits a namespace event; a throwing listener is logged, never thrown into the transport. */
+  protected emitGuarded(ev: string, ...args: unknown[]): void {
+    try {
+      super.emit(ev, ...args);
+    } catch (err) {
+      this.server.log.error({ err, nsp: this.name, event: ev }, 'namespace listener threw');
+    }
+  }
+
+  /** @internal */
+  removeSocket(socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>): void {
+    this.sockets.delete(socket.id);
+  }
+
+  /** @internal classic API: `io.on('message', (conn, data) => …)` */
+  emitClassicMessage(socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, args: unknown[]): void {
+    if (this.listenerCount('message') > 0) this.emitGuarded('message', socket, ...args);
+  }
+
+  /** @internal classic API: `io.on('disconnect', (conn, reason) => …)` */
+  emitClassicDisconnect(socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, reason: DisconnectReason): void {
+    if (this.listenerCount('disconnect') > 0) this.emitGuarded('disconnect', socket, reason);
+  }
+}

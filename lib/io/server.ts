@@ -1,0 +1,290 @@
+// The io server: namespaces, io.use, delegation to the main namespace, and the classic broadcast API.
+import type { Server as HttpServer } from 'node:http';
+import { Adapter } from '../adapter/adapter';
+import type { Codec, Decoder, Encoder } from '../codec/types';
+import type { EngineSocket } from '../engine/session';
+import type { EngineServer } from '../engine/server';
+import type { Logger } from '../logger';
+import type { Room } from '../adapter/adapter';
+import { Client, type ClientHost } from './client';
+import type { DefaultEventsMap, EventNames, EventParams, EventsMap } from './events';
+import { Namespace, type ConnectMiddleware, type NamespaceHost } from './namespace';
+import { ParentNamespace, toMatcher, type NamespaceMatcher } from './parent-namespace';
+import type { Socket } from './socket';
+
+/** An adapter class (or a factory called with `new`, as the official createAdapter() returns). */
+export type AdapterConstructor = new (nsp: never) => Adapter;
+
+/** socket.io's `parser` option: encoder and decoder classes. */
+export interface ParserOption {
+  Encoder: new () => Encoder;
+  Decoder: new () => Decoder;
+}
+
+export interface IoOptions {
+  /** ms a client may take to join a namespace after the handshake. @default 45000 */
+  connectTimeout: number;
+  adapter: AdapterConstructor;
+  codec: Codec;
+  /** Remove dynamic child namespaces once their last socket leaves. @default false */
+  cleanupEmptyChildNamespaces: boolean;
+  logger: Logger;
+}
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- socket.io's defaults for the four generics */
+export class IoServer<
+  ListenEvents extends EventsMap = DefaultEventsMap,
+  EmitEvents extends EventsMap = DefaultEventsMap,
+  ServerSideEvents extends EventsMap = DefaultEventsMap,
+  SocketData = any,
+> implements NamespaceHost, ClientHost {
+  /* eslint-enable @typescript-eslint/no-explicit-any */
+  readonly engine: EngineServer;
+  readonly encoder: Encoder;
+  readonly codec: Codec;
+  readonly connectTimeout: number;
+  readonly log: Logger;
+  /** The main namespace, '/'. */
+  readonly sockets: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
+  readonly _nsps = new Map<string, Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>();
+  private readonly parentNsps = new Map<NamespaceMatcher, ParentNamespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>();
+  private readonly opts: IoOptions;
+  private readonly attachFn: (server: HttpServer) => () => void;
+
+  constructor(engine: EngineServer, opts: IoOptions, attach: (server: HttpServer) => () => void) {
+    this.engine = engine;
+    this.opts = opts;
+    this.codec = opts.codec;
+    this.encoder = opts.codec.encoder;
+    this.connectTimeout = opts.connectTimeout;
+    this.log = opts.logger;
+    this.attachFn = attach;
+    this.sockets = this.of('/');
+    engine.on('connection', (conn: EngineSocket) => {
+      new Client(this, conn);
+    });
+  }
+
+  createAdapter(nsp: Namespace): Adapter {
+    const AdapterClass = this.opts.adapter;
+    return new AdapterClass(nsp as never);
+  }
+
+  /** A namespace by name (created on first use), or a parent of dynamic namespaces. */
+  of(
+    name: string | RegExp | NamespaceMatcher,
+    fn?: (socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>) => void,
+  ): Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData> {
+    if (typeof name !== 'string') {
+      const parent = new ParentNamespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>(this, toMatcher(name));
+      this.parentNsps.set(parent.matcher, parent);
+      if (fn) parent.on('connect', fn);
+      return parent;
+    }
+    const normalized = name.startsWith('/') ? name : `/${name}`;
+    let nsp = this._nsps.get(normalized);
+    if (!nsp) {
+      nsp = new Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>(this, normalized);
+      this._nsps.set(normalized, nsp);
+      if (normalized !== '/') this.sockets.emitReserved('new_namespace', nsp);
+    }
+    if (fn) nsp.on('connect', fn);
+    return nsp;
+  }
+
+  /** @internal ClientHost: find, create (dynamic) or refuse the namespace a client asks for */
+  connectToNamespace(client: Client, name: string, auth: Record<string, unknown>): void {
+    const existing = this._nsps.get(name);
+    if (existing) {
+      existing.addSocket(client, auth);
+      return;
+    }
+    const parents = [...this.parentNsps.values()];
+    const tryNext = (i: number): void => {
+      if (client.conn.readyState !== 'open') return;
+      if (i === parents.length) {
+        client.refuseNamespace(name, 'Invalid namespace', { namespaces: [...this._nsps.keys()] });
+        return;
+      }
+      const parent = parents[i];
+      let answered = false;
+      const next = (err: Error | null, allowed: boolean): void => {
+        if (answered) return;
+        answered = true;
+        if (err || !allowed) {
+          tryNext(i + 1);
+          return;
+        }
+        // another client may have created it while the matcher ran
+        let nsp = this._nsps.get(name);
+        if (!nsp) {
+          nsp = parent.createChild(name);
+          this._nsps.set(name, nsp);
+          this.watchChild(parent, nsp);
+          this.sockets.emitReserved('new_namespace', nsp);
+        }
+        nsp.addSocket(client, auth);
+      };
+      try {
+        parent.matcher(name, auth, next);
+      } catch (err) {
+        this.log.error({ err }, 'namespace matcher threw');
+        next(err as Error, false);
+      }
+    };
+    tryNext(0);
+  }
+
+  private watchChild(parent: ParentNamespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, child: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>): void {
+    if (!this.opts.cleanupEmptyChildNamespaces) return;
+    child.on('disconnect', () => {
+      if (child.sockets.size > 0) return;
+      void child.adapter.close();
+      this._nsps.delete(child.name);
+      parent.children.delete(child);
+    });
+  }
+
+  // --- the main namespace's API, on the server (as socket.io does) ---
+
+  use(fn: ConnectMiddleware<ListenEvents, EmitEvents, ServerSideEvents, SocketData>): this {
+    this.sockets.use(fn);
+    return this;
+  }
+
+  on(ev: string, listener: (...args: any[]) => void): this { // eslint-disable-line @typescript-eslint/no-explicit-any
+    this.sockets.on(ev as 'connection', listener);
+    return this;
+  }
+
+  once(ev: string, listener: (...args: any[]) => void): this { // eslint-disable-line @typescript-eslint/no-explicit-any
+    this.sockets.once(ev as 'connection', listener);
+    return this;
+  }
+
+  off(ev: string, listener: (...args: unknown[]) => void): this {
+    this.sockets.off(ev, listener);
+    return this;
+  }
+
+  removeListener(ev: string, listener: (...args: unknown[]) => void): this {
+    return this.off(ev, listener);
+  }
+
+  removeAllListeners(ev?: string): this {
+    this.sockets.removeAllListeners(ev);
+    return this;
+  }
+
+  listeners(ev: string): Function[] { // eslint-disable-line @typescript-eslint/no-unsafe-function-type
+    return this.sockets.listeners(ev);
+  }
+
+  listenerCount(ev: string): number {
+    return this.sockets.listenerCount(ev);
+  }
+
+  emit<Ev extends EventNames<EmitEvents>>(ev: Ev, ...args: EventParams<EmitEvents, Ev>): boolean {
+    return (this.sockets.emit as (ev: unknown, ...a: unknown[]) => boolean)(ev, ...(args as unknown[]));
+  }
+
+  to(room: Room | readonly Room[]) {
+    return this.sockets.to(room);
+  }
+
+  in(room: Room | readonly Room[]) {
+    return this.sockets.in(room);
+  }
+
+  except(room: Room | readonly Room[]) {
+    return this.sockets.except(room);
+  }
+
+  send(...args: unknown[]): this {
+    this.sockets.send(...args);
+    return this;
+  }
+
+  write(...args: unknown[]): this {
+    return this.send(...args);
+  }
+
+  timeout(ms: number) {
+    return this.sockets.timeout(ms);
+  }
+
+  get volatile() {
+    return this.sockets.volatile;
+  }
+
+  get local() {
+    return this.sockets.local;
+  }
+
+  compress(compress: boolean) {
+    return this.sockets.compress(compress);
+  }
+
+  emitWithAck<Ev extends EventNames<EmitEvents>>(ev: Ev, ...args: unknown[]): Promise<unknown[]> {
+    return (this.sockets.emitWithAck as (ev: unknown, ...a: unknown[]) => Promise<unknown[]>)(ev, ...args);
+  }
+
+  serverSideEmit<Ev extends EventNames<ServerSideEvents>>(ev: Ev, ...args: EventParams<ServerSideEvents, Ev>): boolean {
+    return this.sockets.serverSideEmit(ev, ...args);
+  }
+
+  serverSideEmitWithAck<Ev extends EventNames<ServerSideEvents>>(ev: Ev, ...args: unknown[]): Promise<unknown[]> {
+    return this.sockets.serverSideEmitWithAck(ev, ...args);
+  }
+
+  fetchSockets() {
+    return this.sockets.fetchSockets();
+  }
+
+  socketsJoin(room: Room | readonly Room[]): void {
+    this.sockets.socketsJoin(room);
+  }
+
+  socketsLeave(room: Room | readonly Room[]): void {
+    this.sockets.socketsLeave(room);
+  }
+
+  disconnectSockets(close = false): void {
+    this.sockets.disconnectSockets(close);
+  }
+
+  // --- the classic API (the seed's connect / message / disconnect style) ---
+
+  /** Sends a `message` event to every connection. */
+  broadcast(...args: unknown[]): void {
+    this.sockets.send(...args);
+  }
+
+  /** Sends a `message` event to every connection but `conn`. */
+  broadcastExcept(conn: { id: string }, ...args: unknown[]): void {
+    (this.sockets.except(conn.id) as unknown as { emit(ev: string, ...a: unknown[]): boolean }).emit('message', ...args);
+  }
+
+  /** The connection (socket of the main namespace) with this id, or undefined. */
+  getConn(id: string): Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData> | undefined {
+    return this.sockets.sockets.get(id);
+  }
+
+  // --- lifecycle ---
+
+  /** Routes the HTTP server's `upgrade` events through the app, beside other upgrade listeners. */
+  attach(server: HttpServer): () => void {
+    return this.attachFn(server);
+  }
+
+  /** Disconnects every socket ('server shutting down'), closes the adapters and the engine. */
+  close(fn?: (err?: Error) => void): Promise<void> {
+    for (const nsp of this._nsps.values()) {
+      for (const socket of [...nsp.sockets.values()]) socket.client.close('server shutting down');
+      void nsp.adapter.close();
+    }
+    this.engine.close();
+    fn?.();
+    return Promise.resolve();
+  }
+}

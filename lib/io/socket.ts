@@ -1,0 +1,435 @@
+// One client in one namespace: on / emit / acks / join / leave, packet middleware, disconnect reasons.
+import { EventEmitter } from 'node:events';
+import type { IncomingMessage } from 'node:http';
+import { PacketType, RESERVED_EVENTS, type Packet } from '../codec/types';
+import type { Adapter, BroadcastFlags, Room } from '../adapter/adapter';
+import type { EngineSocket } from '../engine/session';
+import type { Logger } from '../logger';
+import { generateId } from '../util/ids';
+import { BroadcastOperator } from './broadcast';
+import type { Client } from './client';
+import type {
+  DecorateAcknowledgements,
+  DecorateAcknowledgementsWithMultipleResponses,
+  DefaultEventsMap,
+  EmitWithAckArgs,
+  EmitWithAckResult,
+  EventNames,
+  EventParams,
+  EventsMap,
+  ReservedOrUserListener,
+} from './events';
+import { buildHandshake, type Handshake } from './handshake';
+import { runMiddlewares, type Next } from './middleware';
+import type { Namespace } from './namespace';
+
+/** Reasons a socket leaves its namespace, with socket.io's strings. */
+export type DisconnectReason =
+  | 'transport error'
+  | 'transport close'
+  | 'forced close'
+  | 'ping timeout'
+  | 'parse error'
+  | 'server shutting down'
+  | 'forced server close'
+  | 'client namespace disconnect'
+  | 'server namespace disconnect'
+  // eslint-disable-next-line @typescript-eslint/ban-types -- keeps the literals in completion while allowing others
+  | (string & {});
+
+/** Events the server side of a socket emits on its own. */
+export interface SocketReservedEvents {
+  disconnect: (reason: DisconnectReason, description?: unknown) => void;
+  disconnecting: (reason: DisconnectReason, description?: unknown) => void;
+  error: (err: Error) => void;
+}
+
+type AckFn = ((...args: unknown[]) => void) & { withError?: boolean };
+type AnyListener = (event: string, ...args: unknown[]) => void;
+type PacketMiddleware = (event: unknown[], next: Next) => unknown;
+
+const NO_FLAGS: BroadcastFlags = Object.freeze({});
+
+/**
+ * A client's connection to one namespace. `conn` is the same object as the classic API's
+ * connection: `io.on('connect', (conn) => conn.send(...))` hands you one of these.
+ */
+export class Socket<
+  ListenEvents extends EventsMap = DefaultEventsMap,
+  EmitEvents extends EventsMap = DefaultEventsMap,
+  ServerSideEvents extends EventsMap = DefaultEventsMap,
+  SocketData = any, // eslint-disable-line @typescript-eslint/no-explicit-any -- socket.io's default
+> extends EventEmitter {
+  readonly id: string;
+  readonly nsp: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
+  readonly client: Client;
+  readonly handshake: Handshake;
+  /** Free storage for the app, kept across the session (and shared with fetchSockets()). */
+  data: SocketData = {} as SocketData;
+  connected = false;
+  /** Pending acknowledgement callbacks by packet id (adapters set these for broadcasts with acks). */
+  readonly acks = new Map<number, AckFn>();
+  private flags: BroadcastFlags = NO_FLAGS;
+  private readonly fns: PacketMiddleware[] = [];
+  private anyListeners: AnyListener[] | undefined;
+  private anyOutgoingListeners: AnyListener[] | undefined;
+  protected readonly log: Logger;
+
+  constructor(nsp: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, client: Client, auth: Record<string, unknown>) {
+    super({ captureRejections: true });
+    this.nsp = nsp;
+    this.client = client;
+    this.id = generateId();
+    this.handshake = buildHandshake(client.request, client.conn.remoteAddress, auth);
+    this.log = client.conn.log.child({ nsp: nsp.name, socketId: this.id });
+  }
+
+  get server(): Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>['server'] {
+    return this.nsp.server;
+  }
+
+  get adapter(): Adapter {
+    return this.nsp.adapter;
+  }
+
+  /** The Engine.IO connection under this socket. */
+  get conn(): EngineSocket {
+    return this.client.conn;
+  }
+
+  /** The handshake request, with whatever the app's middleware put on it (req.session, req.user…). */
+  get request(): IncomingMessage {
+    return this.client.request;
+  }
+
+  /** Rooms the socket is in (its own id among them). */
+  get rooms(): Set<Room> {
+    return this.adapter.socketRooms(this.id) ?? new Set();
+  }
+
+  get disconnected(): boolean {
+    return !this.connected;
+  }
+
+  // --- listening ---
+
+  override on<Ev extends EventNames<ListenEvents> | EventNames<SocketReservedEvents>>(
+    ev: Ev,
+    listener: ReservedOrUserListener<SocketReservedEvents, ListenEvents, Ev>,
+  ): this {
+    return super.on(ev, listener as (...args: unknown[]) => void);
+  }
+
+  override once<Ev extends EventNames<ListenEvents> | EventNames<SocketReservedEvents>>(
+    ev: Ev,
+    listener: ReservedOrUserListener<SocketReservedEvents, ListenEvents, Ev>,
+  ): this {
+    return super.once(ev, listener as (...args: unknown[]) => void);
+  }
+
+  // --- emitting ---
+
+  /** Sends an event to this client; a trailing function is called with the client's answer. */
+  override emit<Ev extends EventNames<EmitEvents>>(ev: Ev, ...args: EventParams<EmitEvents, Ev>): boolean {
+    if (typeof ev === 'string' && RESERVED_EVENTS.has(ev)) throw new Error(`"${ev}" is a reserved event name`);
+    const data: unknown[] = [ev, ...(args as unknown[])];
+    const packet: Packet = { type: PacketType.EVENT, nsp: this.nsp.name, data };
+    const flags = this.flags;
+    this.flags = NO_FLAGS;
+    const last = data[data.length - 1];
+    if (typeof last === 'function') {
+      data.pop();
+      const id = this.nsp._ids++;
+      this.registerAck(id, last as AckFn, flags.timeout);
+      packet.id = id;
+    }
+    this.notifyOutgoingListeners(packet);
+    this.client.sendPacket(packet, flags);
+    return true;
+  }
+
+  /** Emits and resolves with the client's answer (rejects on timeout when timeout() was set). */
+  emitWithAck<Ev extends EventNames<EmitEvents>>(ev: Ev, ...args: EmitWithAckArgs<EmitEvents, Ev>): Promise<EmitWithAckResult<EmitEvents, Ev>> {
+    const withTimeout = this.flags.timeout !== undefined;
+    return new Promise((resolve, reject) => {
+      const callback = withTimeout
+        ? (err: Error | null, value: EmitWithAckResult<EmitEvents, Ev>) => (err ? reject(err) : resolve(value))
+        : (value: EmitWithAckResult<EmitEvents, Ev>) => resolve(value);
+      (this.emit as (ev: unknown, ...a: unknown[]) => boolean)(ev, ...(args as unknown[]), callback);
+    });
+  }
+
+  /** Sends a `message` event (the classic API's send). */
+  send(...args: unknown[]): this {
+    (this.emit as (ev: string, ...a: unknown[]) => boolean)('message', ...args);
+    return this;
+  }
+
+  /** Alias of send(). */
+  write(...args: unknown[]): this {
+    return this.send(...args);
+  }
+
+  /** The next emit's ack callback gets (err, ...answer) and is called after `ms` at the latest. */
+  timeout(ms: number): Socket<ListenEvents, DecorateAcknowledgements<EmitEvents>, ServerSideEvents, SocketData> {
+    this.flags = { ...this.flags, timeout: ms };
+    return this as unknown as Socket<ListenEvents, DecorateAcknowledgements<EmitEvents>, ServerSideEvents, SocketData>;
+  }
+
+  /** The next emit is dropped if the client cannot take it right now. */
+  get volatile(): this {
+    this.flags = { ...this.flags, volatile: true };
+    return this;
+  }
+
+  compress(compress: boolean): this {
+    this.flags = { ...this.flags, compress };
+    return this;
+  }
+
+  /** Every other socket of the namespace. */
+  get broadcast(): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData> {
+    return this.operator();
+  }
+
+  get local(): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData> {
+    return this.operator().local;
+  }
+
+  to(room: Room | readonly Room[]): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData> {
+    return this.operator().to(room);
+  }
+
+  in(room: Room | readonly Room[]): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData> {
+    return this.operator().to(room);
+  }
+
+  except(room: Room | readonly Room[]): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData> {
+    return this.operator().except(room);
+  }
+
+  private operator(): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData> {
+    const flags = this.flags;
+    this.flags = NO_FLAGS;
+    return new BroadcastOperator(this.adapter, new Set(), new Set([this.id]), flags);
+  }
+
+  // --- rooms ---
+
+  join(rooms: Room | Room[]): Promise<void> | void {
+    return this.adapter.addAll(this.id, new Set(Array.isArray(rooms) ? rooms : [rooms]));
+  }
+
+  leave(room: Room): Promise<void> | void {
+    return this.adapter.del(this.id, room);
+  }
+
+  // --- middleware and catch-all listeners ---
+
+  /** Per-packet middleware: `(event, next)`, where event is `[name, ...args]`. */
+  use(fn: PacketMiddleware): this {
+    this.fns.push(fn);
+    return this;
+  }
+
+  onAny(listener: AnyListener): this {
+    (this.anyListeners ??= []).push(listener);
+    return this;
+  }
+
+  prependAny(listener: AnyListener): this {
+    (this.anyListeners ??= []).unshift(listener);
+    return this;
+  }
+
+  offAny(listener?: AnyListener): this {
+    this.anyListeners = removeListener(this.anyListeners, listener);
+    return this;
+  }
+
+  listenersAny(): AnyListener[] {
+    return [...(this.anyListeners ?? [])];
+  }
+
+  onAnyOutgoing(listener: AnyListener): this {
+    (this.anyOutgoingListeners ??= []).push(listener);
+    return this;
+  }
+
+  prependAnyOutgoing(listener: AnyListener): this {
+    (this.anyOutgoingListeners ??= []).unshift(listener);
+    return this;
+  }
+
+  offAnyOutgoing(listener?: AnyListener): this {
+    this.anyOutgoingListeners = removeListener(this.anyOutgoingListeners, listener);
+    return this;
+  }
+
+  listenersAnyOutgoing(): AnyListener[] {
+    return [...(this.anyOutgoingListeners ?? [])];
+  }
+
+  /** Called for every packet sent to this socket, broadcasts included (adapters call it too). */
+  notifyOutgoingListeners(packet: Packet): void {
+    const listeners = this.anyOutgoingListeners;
+    if (!listeners || listeners.length === 0) return;
+    for (const listener of [...listeners]) this.guard(() => listener.apply(this, packet.data as [string, ...unknown[]]), 'onAnyOutgoing listener');
+  }
+
+  // --- disconnect ---
+
+  /** Leaves the namespace; with `close`, ends the whole connection. */
+  disconnect(close = false): this {
+    if (!this.connected) return this;
+    if (close) {
+      this.client.disconnectAll();
+      return this;
+    }
+    this.client.sendPacket({ type: PacketType.DISCONNECT, nsp: this.nsp.name }, NO_FLAGS);
+    this.onClose('server namespace disconnect');
+    return this;
+  }
+
+  // --- called by the namespace and the client ---
+
+  /** @internal the namespace accepted the socket */
+  onConnect(): void {
+    this.connected = true;
+    void this.join(this.id);
+    this.client.sendPacket({ type: PacketType.CONNECT, nsp: this.nsp.name, data: { sid: this.id } }, NO_FLAGS);
+  }
+
+  /** @internal a middleware refused the CONNECT */
+  refuseConnect(err: Error & { data?: unknown }): void {
+    const data: Record<string, unknown> = { message: err.message };
+    if (err.data !== undefined) data.data = err.data;
+    this.client.sendPacket({ type: PacketType.CONNECT_ERROR, nsp: this.nsp.name, data }, NO_FLAGS);
+  }
+
+  /** @internal a decoded packet for this namespace */
+  onPacket(packet: Packet): void {
+    switch (packet.type) {
+      case PacketType.EVENT:
+      case PacketType.BINARY_EVENT:
+        this.onEvent(packet);
+        break;
+      case PacketType.ACK:
+      case PacketType.BINARY_ACK:
+        this.onAck(packet);
+        break;
+      case PacketType.DISCONNECT:
+        this.onClose('client namespace disconnect');
+        break;
+      default:
+        break;
+    }
+  }
+
+  private onEvent(packet: Packet): void {
+    const args = packet.data as unknown[];
+    if (packet.id !== undefined) args.push(this.ackFor(packet.id));
+    const any = this.anyListeners;
+    if (any && any.length > 0) {
+      for (const listener of [...any]) this.guard(() => listener.apply(this, args as [string, ...unknown[]]), 'onAny listener');
+    }
+    if (this.fns.length === 0) {
+      this.dispatch(args);
+      return;
+    }
+    runMiddlewares(this.fns, [args], (err) => {
+      if (err) {
+        this.onMiddlewareError(err);
+        return;
+      }
+      if (this.connected) this.dispatch(args);
+    });
+  }
+
+  private dispatch(args: unknown[]): void {
+    this.guard(() => super.emit(...(args as [string, ...unknown[]])), `handler of "${String(args[0])}"`);
+    if (args[0] === 'message') this.nsp.emitClassicMessage(this, args.slice(1));
+  }
+
+  private onMiddlewareError(err: Error): void {
+    if (this.listenerCount('error') > 0) this.guard(() => super.emit('error', err), 'error handler');
+    else this.log.warn({ err: err.message }, 'packet refused by socket.use() middleware, and no "error" listener');
+  }
+
+  /** Runs app code; a throw is logged and confined to this socket. */
+  private guard(fn: () => unknown, what: string): void {
+    try {
+      fn();
+    } catch (err) {
+      this.log.error({ err }, `${what} threw`);
+    }
+  }
+
+  /** Async listeners that reject (captureRejections) are logged, like throwing ones. */
+  [Symbol.for('nodejs.rejection')](err: unknown, event: string): void {
+    this.log.error({ err, event }, 'async handler rejected');
+  }
+
+  private ackFor(id: number): (...args: unknown[]) => void {
+    let sent = false;
+    return (...args: unknown[]) => {
+      // an ack answers once, even if the app calls it twice
+      if (sent) return;
+      sent = true;
+      this.client.sendPacket({ type: PacketType.ACK, nsp: this.nsp.name, id, data: args }, NO_FLAGS);
+    };
+  }
+
+  private registerAck(id: number, ack: AckFn, timeout: number | undefined): void {
+    if (timeout === undefined) {
+      this.acks.set(id, ack);
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.acks.delete(id);
+      this.guard(() => ack.call(this, new Error('operation has timed out')), 'ack callback');
+    }, timeout);
+    const settle: AckFn = (...args: unknown[]) => {
+      clearTimeout(timer);
+      ack.apply(this, args);
+    };
+    settle.withError = true;
+    this.acks.set(id, settle);
+  }
+
+  private onAck(packet: Packet): void {
+    const id = packet.id as number;
+    const ack = this.acks.get(id);
+    if (!ack) return;
+    this.acks.delete(id);
+    const args = packet.data as unknown[];
+    if (ack.withError) args.unshift(null);
+    this.guard(() => ack.apply(this, args), 'ack callback');
+  }
+
+  /** @internal leaves the namespace with `reason`; runs once */
+  onClose(reason: DisconnectReason, description?: unknown): void {
+    if (!this.connected) return;
+    this.guard(() => super.emit('disconnecting', reason, description), 'disconnecting handler');
+    // acks that expect an answer in bounded time learn now that none will come
+    for (const [id, ack] of this.acks) {
+      if (!ack.withError) continue;
+      this.acks.delete(id);
+      this.guard(() => ack.call(this, new Error('socket has been disconnected')), 'ack callback');
+    }
+    this.acks.clear();
+    this.adapter.delAll(this.id);
+    this.nsp.removeSocket(this);
+    this.client.removeSocket(this);
+    this.connected = false;
+    this.guard(() => super.emit('disconnect', reason, description), 'disconnect handler');
+    this.nsp.emitClassicDisconnect(this, reason);
+  }
+}
+
+function removeListener(list: AnyListener[] | undefined, listener: AnyListener | undefined): AnyListener[] | undefined {
+  if (!list || !listener) return undefined;
+  const i = list.indexOf(listener);
+  if (i !== -1) list.splice(i, 1);
+  return list;
+}
