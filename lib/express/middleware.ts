@@ -6,8 +6,10 @@ import type { Logger } from '../logger';
 import {
   detachFromHttpServer,
   finishUpgradeResponse,
+  hasForeignUpgradeListener,
   headersForUpgrade,
   isWebSocketUpgrade,
+  markUpgradeRefused,
   routeUpgradesThroughApp,
   upgradeRouteOf,
 } from './upgrade';
@@ -27,8 +29,11 @@ function matchResource(url: string, path: string): URLSearchParams | undefined {
   return new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
 }
 
+/** The middleware, plus attach(server) for servers that have other `upgrade` listeners. */
+export type EngineMiddlewareFunction = Middleware & { attach(server: Server): () => void };
+
 /** Builds the middleware function that hands engine requests and upgrades to `engine`. */
-export function createEngineMiddleware(engine: EngineServer, log: Logger): Middleware {
+export function createEngineMiddleware(engine: EngineServer, log: Logger): EngineMiddlewareFunction {
   const path = engine.opts.path;
   const attached = new WeakSet<Server>();
   let warnedAboutListeners = false;
@@ -47,7 +52,8 @@ export function createEngineMiddleware(engine: EngineServer, log: Logger): Middl
       }
       if (!warnedAboutListeners && !query.has('sid')) {
         const server = (req.socket as { server?: Server }).server;
-        if (server && typeof server.listenerCount === 'function' && server.listenerCount('upgrade') > 0 && !attached.has(server)) {
+        // another engine's attach() routes upgrades to the app too, unless the app has listeners of its own
+        if (server && typeof server.listeners === 'function' && !attached.has(server) && hasForeignUpgradeListener(server)) {
           warnedAboutListeners = true;
           log.warn(
             { code: 'ERR_UPGRADE_REFUSED' },
@@ -94,6 +100,8 @@ function takeUpgrade(engine: EngineServer, req: IncomingMessage, res: ServerResp
       else detachFromHttpServer(req, res, socket);
     },
     onUpgraded: () => finishUpgradeResponse(res),
+    // abortUpgrade answers 400 for every Engine.IO code (PROTOCOL.md §1.9); 403/503 only if the engine says so
+    onRefused: (status?: number) => markUpgradeRefused(res, status ?? 400),
   });
 }
 

@@ -86,11 +86,25 @@ export function detachFromHttpServer(req: IncomingMessage, res: ServerResponse, 
   (socket as Duplex & { setTimeout?: (ms: number) => void }).setTimeout?.(0);
 }
 
-/** Marks the HTTP side of an upgrade as done (status 101) for the app's loggers (pino-http, morgan). */
+/**
+ * Marks the HTTP side of an upgrade as done (status 101) for the app's loggers. pino-http and morgan
+ * read the status only from a response whose head is out and that has ended ("request aborted",
+ * status null otherwise); the socket belongs to ws now, so writeHead() writes nothing.
+ */
 export function finishUpgradeResponse(res: ServerResponse): void {
-  res.statusCode = 101;
+  if (!res.headersSent) res.writeHead(101);
+  res.finished = true;
   res.emit('finish');
   res.emit('close');
+}
+
+/**
+ * Records on `res` the refusal the engine wrote on the raw socket, so loggers see its status; their
+ * `close` event comes when the engine destroys the socket.
+ */
+export function markUpgradeRefused(res: ServerResponse, status: number): void {
+  if (!res.headersSent) res.writeHead(status);
+  res.finished = true;
 }
 
 const HOP_BY_HOP = new Set([
@@ -114,8 +128,17 @@ export function headersForUpgrade(res: ServerResponse): string[] {
   return lines;
 }
 
-/** Set once a request is being routed, so two attached servers do not both take it. */
+/** Set once a request is being routed, so two attached engines do not both take it. */
 const kRouted = Symbol('expressSocketIo.routed');
+/** Marks our own `upgrade` listeners, to tell them from the app's. */
+const kOurListener = Symbol('expressSocketIo.upgradeListener');
+
+type UpgradeListener = ((req: IncomingMessage, socket: Duplex, head: Buffer) => void) & { [kOurListener]?: true };
+
+/** Whether `server` has `upgrade` listeners other than those attach() added. */
+export function hasForeignUpgradeListener(server: Server): boolean {
+  return server.listeners('upgrade').some((listener) => !(listener as UpgradeListener)[kOurListener]);
+}
 
 /**
  * io.attach(server): an `upgrade` listener that runs upgrade requests through the app's `request`
@@ -124,19 +147,20 @@ const kRouted = Symbol('expressSocketIo.routed');
  * for `resourcePath` are taken; the rest are left to them.
  */
 export function routeUpgradesThroughApp(server: Server, resourcePath: string): () => void {
-  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+  const onUpgrade: UpgradeListener = (req, socket, head) => {
     const tagged = req as RoutedRequest & { [kRouted]?: true };
     if (tagged[kRouted]) return;
-    const others = server.listenerCount('upgrade') > 1;
-    const url = req.url ?? '/';
-    const pathname = url.split('?', 1)[0];
-    if (others && !pathname.includes(resourcePath)) return;
+    // another attached engine is no reason to leave an upgrade unanswered: only the app's listeners are
+    const pathname = (req.url ?? '/').split('?', 1)[0];
+    if (!pathname.includes(resourcePath) && hasForeignUpgradeListener(server)) return;
     tagged[kRouted] = true;
     tagged[kUpgradeRoute] = { socket, head: Buffer.from(head) };
     socket.on('error', () => socket.destroy());
     const res = new ServerResponse(req);
+    // whatever the app answers instead of a 101 ends the connection, and its head says so
+    res.shouldKeepAlive = false;
     res.assignSocket(socket as never);
-    // a refusal written by the app ends the connection; an accepted upgrade detaches `res` first
+    // an accepted upgrade detaches `res` before anything is written; any other answer ends the socket
     res.on('finish', () => {
       if (res.statusCode !== 101) socket.end();
     });
@@ -144,6 +168,7 @@ export function routeUpgradesThroughApp(server: Server, resourcePath: string): (
       (listener as (req: IncomingMessage, res: ServerResponse) => void).call(server, req, res);
     }
   };
+  onUpgrade[kOurListener] = true;
   server.on('upgrade', onUpgrade);
   return () => server.removeListener('upgrade', onUpgrade);
 }

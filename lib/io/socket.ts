@@ -34,7 +34,6 @@ export type DisconnectReason =
   | 'forced server close'
   | 'client namespace disconnect'
   | 'server namespace disconnect'
-  // eslint-disable-next-line @typescript-eslint/ban-types -- keeps the literals in completion while allowing others
   | (string & {});
 
 /** Events the server side of a socket emits on its own. */
