@@ -13,7 +13,7 @@ execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '
 });
 
 const require = createRequire(import.meta.url);
-const entries = { index: './index.js', 'engine-io': './engine-io.js' };
+const entries = { index: './index.js', 'engine-io': './engine-io.js', msgpack: './msgpack.js' };
 mkdirSync(join(dist, 'esm'), { recursive: true });
 for (const [name, file] of Object.entries(entries)) {
   const names = Object.keys(require(join(dist, file))).filter((n) => n !== 'default' && n !== '__esModule');
