@@ -1,6 +1,7 @@
 // Rooms <-> socket ids, with socket.io-adapter's surface so the official adapters plug in unchanged.
 import { EventEmitter } from 'node:events';
 import type { EncodedPacket, Encoder, Packet } from '../codec/types';
+import type { Logger } from '../logger';
 
 export type SocketId = string;
 export type Room = string | number;
@@ -45,7 +46,8 @@ export interface AdapterSocket {
 export interface AdapterNamespace {
   readonly name: string;
   readonly sockets: Map<SocketId, AdapterSocket>;
-  readonly server: { readonly encoder: Encoder };
+  /** `log`: where broadcast ack callbacks that throw or reject are reported. */
+  readonly server: { readonly encoder: Encoder; readonly log?: Logger };
   /** Shared ack-id counter of the namespace (broadcasts with acks use one id for all). */
   _ids: number;
 }
@@ -232,9 +234,11 @@ export class Adapter extends EventEmitter {
     return ids;
   }
 
-  /** Sends to the other servers of the cluster; a single server has none. */
+  /** Sends to the other servers of the cluster; a single server has none, so an ack gets no answers. */
   serverSideEmit(packet: unknown[]): void {
-    void packet;
+    const last = packet[packet.length - 1];
+    // (err, responses) as cluster adapters call it, asynchronously as they do
+    if (typeof last === 'function') process.nextTick(last as (...a: unknown[]) => void, null, []);
   }
 
   /** Saves a session for recovery (adapters that support it override this). */

@@ -10,6 +10,7 @@ import type {
   EventParams,
   EventsMap,
 } from './events';
+import { callApp } from './app-call';
 import { RemoteSocket, type SocketDetails } from './remote-socket';
 
 /** Error passed to a broadcast ack callback when some clients did not answer in time. */
@@ -99,8 +100,14 @@ export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, 
     return true;
   }
 
-  private emitWithAckCallback(packet: Packet, opts: { rooms: Set<Room>; except: Set<Room>; flags: BroadcastFlags }, ack: (...a: unknown[]) => void): void {
+  private emitWithAckCallback(packet: Packet, opts: { rooms: Set<Room>; except: Set<Room>; flags: BroadcastFlags }, ack: (...a: unknown[]) => unknown): void {
     const { timeout } = this.flags;
+    const log = this.adapter.nsp.server.log;
+    // the app's callback runs from a timer or another socket's ACK: a fault there must stay there
+    const report = (...args: unknown[]): void => {
+      if (log) callApp(log, undefined, ack, args, 'broadcast ack callback');
+      else ack(...args);
+    };
     const responses: unknown[] = [];
     const answered = new Set<string>();
     const targeted: string[] = [];
@@ -117,13 +124,13 @@ export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, 
             const err = new Error('operation has timed out') as BroadcastTimeoutError;
             err.missing = targeted.filter((id) => !answered.has(id));
             err.responses = responses;
-            ack(err, responses);
+            report(err, responses);
           }, timeout);
     const complete = (): void => {
       if (timedOut || expectedServers !== reportedServers || responses.length !== expectedClients) return;
       clearTimeout(timer);
-      if (timeout === undefined) ack(responses);
-      else ack(null, responses);
+      if (timeout === undefined) report(responses);
+      else report(null, responses);
     };
     this.adapter.broadcastWithAck(
       packet,

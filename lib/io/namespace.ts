@@ -58,11 +58,22 @@ export class Namespace<
   _fns: Array<ConnectMiddleware<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> = [];
 
   constructor(server: NamespaceHost, name: string) {
-    super();
+    // async 'connection' / classic listeners that reject are logged, not left to crash the process
+    super({ captureRejections: true });
     this.server = server;
     this.name = name;
-    this.adapter = server.createAdapter(this as unknown as Namespace);
+    this.adapter = this.initAdapter();
     void this.adapter.init();
+  }
+
+  /** The namespace's adapter (a parent namespace has its own kind, see ParentNamespace). */
+  protected initAdapter(): Adapter {
+    return this.server.createAdapter(this as unknown as Namespace);
+  }
+
+  /** Async listeners that reject (captureRejections) are logged, like throwing ones. */
+  [Symbol.for('nodejs.rejection')](err: unknown, event: string): void {
+    this.server.log.error({ err, nsp: this.name, event }, 'namespace listener rejected');
   }
 
   override on<Ev extends keyof NamespaceReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData> | EventNames<ServerSideEvents>>(
@@ -83,9 +94,9 @@ export class Namespace<
     return super.once(ev as string, listener as (...args: unknown[]) => void);
   }
 
-  /** Emits one of the namespace's own events to local listeners. */
-  emitReserved(ev: string, ...args: unknown[]): boolean {
-    return super.emit(ev, ...args);
+  /** Emits one of the namespace's own events to local listeners; a throwing listener is logged. */
+  emitReserved(ev: string, ...args: unknown[]): void {
+    this.emitGuarded(ev, ...args);
   }
 
   /** Connection middleware: `(socket, next)`; `next(err)` refuses with CONNECT_ERROR (message, data). */
@@ -189,7 +200,7 @@ export class Namespace<
 
   /** Called by cluster adapters with an event another server sent. */
   _onServerSideEmit(args: unknown[]): void {
-    super.emit(...(args as [string, ...unknown[]]));
+    this.emitGuarded(...(args as [string, ...unknown[]]));
   }
 
   // --- connecting ---
@@ -200,6 +211,7 @@ export class Namespace<
     runMiddlewares(this._fns, [socket], (err) => {
       if (client.conn.readyState !== 'open') {
         client.connectDone(this.name, undefined);
+        socket.discard();
         return;
       }
       if (err) {

@@ -1,4 +1,6 @@
 // Dynamic namespaces: io.of(/regexp/ or function) creates children on demand, sharing middleware and listeners.
+import { Adapter, type AdapterSocket, type BroadcastOptions } from '../adapter/adapter';
+import type { Packet } from '../codec/types';
 import type { EventsMap, DefaultEventsMap } from './events';
 import { Namespace, type NamespaceHost } from './namespace';
 
@@ -26,11 +28,13 @@ export class ParentNamespace<
     this.matcher = matcher;
   }
 
-  /** Broadcasts reach every child namespace. */
-  override emit: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>['emit'] = (ev, ...args) => {
-    for (const child of this.children) (child.emit as (ev: unknown, ...a: unknown[]) => boolean)(ev, ...(args as unknown[]));
-    return true;
-  };
+  /**
+   * Broadcasts of every kind (emit, to / except, timeout with acks, fetchSockets, socketsJoin,
+   * disconnectSockets…) reach the children through this adapter, as socket.io's ParentBroadcastAdapter.
+   */
+  protected override initAdapter(): Adapter {
+    return new ChildrenAdapter(this as unknown as ParentNamespace);
+  }
 
   /** A child for `name`, with the parent's middlewares and its connect/connection listeners. */
   createChild(name: string): Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData> {
@@ -48,4 +52,42 @@ export class ParentNamespace<
 export function toMatcher(nameOrFn: RegExp | NamespaceMatcher): NamespaceMatcher {
   if (typeof nameOrFn === 'function') return nameOrFn;
   return (name, _auth, next) => next(null, nameOrFn.test(name));
+}
+
+/**
+ * A parent's adapter: it has no sockets of its own and hands every operation to the children's
+ * adapters, each of which encodes with its own namespace name and ack ids.
+ */
+class ChildrenAdapter extends Adapter {
+  private readonly parent: ParentNamespace;
+
+  constructor(parent: ParentNamespace) {
+    super(parent as never);
+    this.parent = parent;
+  }
+
+  override broadcast(packet: Packet, opts: BroadcastOptions): void {
+    for (const child of this.parent.children) child.adapter.broadcast(packet, opts);
+  }
+
+  override broadcastWithAck(
+    packet: Packet,
+    opts: BroadcastOptions,
+    clientCountCallback: (clientCount: number) => void,
+    ack: (...args: unknown[]) => void,
+  ): void {
+    // every child reports its clients once per server: serverCount() below counts those reports
+    for (const child of this.parent.children) child.adapter.broadcastWithAck(packet, opts, clientCountCallback, ack);
+  }
+
+  /** How many clientCountCallback reports a broadcastWithAck makes: one per child and server. */
+  override async serverCount(): Promise<number> {
+    let count = 0;
+    for (const child of this.parent.children) count += await child.adapter.serverCount();
+    return count;
+  }
+
+  override apply(opts: BroadcastOptions, callback: (socket: AdapterSocket) => void): void {
+    for (const child of this.parent.children) child.adapter.apply(opts, callback);
+  }
 }

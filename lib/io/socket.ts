@@ -6,6 +6,7 @@ import type { Adapter, BroadcastFlags, Room } from '../adapter/adapter';
 import type { EngineSocket } from '../engine/session';
 import type { Logger } from '../logger';
 import { generateId } from '../util/ids';
+import { callApp } from './app-call';
 import { BroadcastOperator } from './broadcast';
 import type { Client } from './client';
 import type {
@@ -43,7 +44,7 @@ export interface SocketReservedEvents {
   error: (err: Error) => void;
 }
 
-type AckFn = ((...args: unknown[]) => void) & { withError?: boolean };
+type AckFn = ((...args: unknown[]) => unknown) & { withError?: boolean };
 type AnyListener = (event: string, ...args: unknown[]) => void;
 type PacketMiddleware = (event: unknown[], next: Next) => unknown;
 
@@ -69,6 +70,8 @@ export class Socket<
   /** Pending acknowledgement callbacks by packet id (adapters set these for broadcasts with acks). */
   readonly acks = new Map<number, AckFn>();
   private flags: BroadcastFlags = NO_FLAGS;
+  /** Set once the socket has left (or was refused): joins are dropped, onClose runs once. */
+  private left = false;
   private readonly fns: PacketMiddleware[] = [];
   private anyListeners: AnyListener[] | undefined;
   private anyOutgoingListeners: AnyListener[] | undefined;
@@ -216,6 +219,8 @@ export class Socket<
   // --- rooms ---
 
   join(rooms: Room | Room[]): Promise<void> | void {
+    // a join after the socket left (async app code) would leave a room entry nothing ever removes
+    if (this.left) return;
     return this.adapter.addAll(this.id, new Set(Array.isArray(rooms) ? rooms : [rooms]));
   }
 
@@ -273,7 +278,7 @@ export class Socket<
   notifyOutgoingListeners(packet: Packet): void {
     const listeners = this.anyOutgoingListeners;
     if (!listeners || listeners.length === 0) return;
-    for (const listener of [...listeners]) this.guard(() => listener.apply(this, packet.data as [string, ...unknown[]]), 'onAnyOutgoing listener');
+    for (const listener of [...listeners]) callApp(this.log, this, listener, packet.data as unknown[], 'onAnyOutgoing listener');
   }
 
   // --- disconnect ---
@@ -285,6 +290,8 @@ export class Socket<
       this.client.disconnectAll();
       return this;
     }
+    // already leaving (called from a disconnecting listener): nothing more to tell the client
+    if (this.left) return this;
     this.client.sendPacket({ type: PacketType.DISCONNECT, nsp: this.nsp.name }, NO_FLAGS);
     this.onClose('server namespace disconnect');
     return this;
@@ -299,8 +306,15 @@ export class Socket<
     this.client.sendPacket({ type: PacketType.CONNECT, nsp: this.nsp.name, data: { sid: this.id } }, NO_FLAGS);
   }
 
+  /** @internal the socket will never connect: rooms a middleware joined belong to nobody */
+  discard(): void {
+    this.left = true;
+    this.adapter.delAll(this.id);
+  }
+
   /** @internal a middleware refused the CONNECT */
   refuseConnect(err: Error & { data?: unknown }): void {
+    this.discard();
     const data: Record<string, unknown> = { message: err.message };
     if (err.data !== undefined) data.data = err.data;
     this.client.sendPacket({ type: PacketType.CONNECT_ERROR, nsp: this.nsp.name, data }, NO_FLAGS);
@@ -330,7 +344,7 @@ export class Socket<
     if (packet.id !== undefined) args.push(this.ackFor(packet.id));
     const any = this.anyListeners;
     if (any && any.length > 0) {
-      for (const listener of [...any]) this.guard(() => listener.apply(this, args as [string, ...unknown[]]), 'onAny listener');
+      for (const listener of [...any]) callApp(this.log, this, listener, args, 'onAny listener');
     }
     if (this.fns.length === 0) {
       this.dispatch(args);
@@ -346,21 +360,26 @@ export class Socket<
   }
 
   private dispatch(args: unknown[]): void {
-    this.guard(() => super.emit(...(args as [string, ...unknown[]])), `handler of "${String(args[0])}"`);
+    // no closure per packet: the emit runs in this frame (async listeners: captureRejections)
+    try {
+      super.emit(...(args as [string, ...unknown[]]));
+    } catch (err) {
+      this.log.error({ err, event: args[0] }, 'event handler threw');
+    }
     if (args[0] === 'message') this.nsp.emitClassicMessage(this, args.slice(1));
   }
 
   private onMiddlewareError(err: Error): void {
-    if (this.listenerCount('error') > 0) this.guard(() => super.emit('error', err), 'error handler');
+    if (this.listenerCount('error') > 0) this.emitOwn('error', err);
     else this.log.warn({ err: err.message }, 'packet refused by socket.use() middleware, and no "error" listener');
   }
 
-  /** Runs app code; a throw is logged and confined to this socket. */
-  private guard(fn: () => unknown, what: string): void {
+  /** Emits one of the socket's own events; a throwing listener is logged and confined to this socket. */
+  private emitOwn(ev: string, ...args: unknown[]): void {
     try {
-      fn();
+      super.emit(ev, ...args);
     } catch (err) {
-      this.log.error({ err }, `${what} threw`);
+      this.log.error({ err, event: ev }, 'socket listener threw');
     }
   }
 
@@ -386,12 +405,13 @@ export class Socket<
     }
     const timer = setTimeout(() => {
       this.acks.delete(id);
-      this.guard(() => ack.call(this, new Error('operation has timed out')), 'ack callback');
+      callApp(this.log, this, ack, [new Error('operation has timed out')], 'ack callback');
     }, timeout);
-    const settle: AckFn = (...args: unknown[]) => {
+    // returns the callback's result, so callApp sees the promise of an async callback
+    const settle = ((...args: unknown[]) => {
       clearTimeout(timer);
-      ack.apply(this, args);
-    };
+      return ack.apply(this, args);
+    }) as AckFn;
     settle.withError = true;
     this.acks.set(id, settle);
   }
@@ -403,25 +423,27 @@ export class Socket<
     this.acks.delete(id);
     const args = packet.data as unknown[];
     if (ack.withError) args.unshift(null);
-    this.guard(() => ack.apply(this, args), 'ack callback');
+    callApp(this.log, this, ack, args, 'ack callback');
   }
 
   /** @internal leaves the namespace with `reason`; runs once */
   onClose(reason: DisconnectReason, description?: unknown): void {
-    if (!this.connected) return;
-    this.guard(() => super.emit('disconnecting', reason, description), 'disconnecting handler');
+    // `left` as well as `connected`: a disconnecting listener that disconnects again must not re-enter
+    if (!this.connected || this.left) return;
+    this.left = true;
+    this.emitOwn('disconnecting', reason, description);
     // acks that expect an answer in bounded time learn now that none will come
     for (const [id, ack] of this.acks) {
       if (!ack.withError) continue;
       this.acks.delete(id);
-      this.guard(() => ack.call(this, new Error('socket has been disconnected')), 'ack callback');
+      callApp(this.log, this, ack, [new Error('socket has been disconnected')], 'ack callback');
     }
     this.acks.clear();
     this.adapter.delAll(this.id);
     this.nsp.removeSocket(this);
     this.client.removeSocket(this);
     this.connected = false;
-    this.guard(() => super.emit('disconnect', reason, description), 'disconnect handler');
+    this.emitOwn('disconnect', reason, description);
     this.nsp.emitClassicDisconnect(this, reason);
   }
 }
