@@ -92,6 +92,32 @@ function resolvePath(value: unknown): string {
   return value.endsWith('/') ? value : `${value}/`;
 }
 
+// RFC 6265: a cookie name is a token; attribute values may hold neither `;` nor control characters
+const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const COOKIE_ATTRIBUTE = /^[\u0021-\u003a\u003c-\u007e]+$/;
+const SAME_SITE: ReadonlyArray<CookieOptions['sameSite']> = ['strict', 'lax', 'none', true, false];
+
+/** The cookie option over its defaults, checked so that nothing in it can break the Set-Cookie header. */
+function resolveCookie(input: true | CookieOptions): ResolvedEngineOptions['cookie'] {
+  const cookie = { name: 'io', path: '/', httpOnly: true, sameSite: 'lax' as CookieOptions['sameSite'], ...(input === true ? {} : input) };
+  if (typeof cookie.name !== 'string' || !COOKIE_NAME.test(cookie.name)) {
+    throw new SocketIOError('ERR_INVALID_OPTION', 'cookie.name', 'a cookie name token', String(cookie.name));
+  }
+  for (const key of ['path', 'domain'] as const) {
+    const value = cookie[key];
+    if (value !== undefined && value !== '' && (typeof value !== 'string' || !COOKIE_ATTRIBUTE.test(value))) {
+      throw new SocketIOError('ERR_INVALID_OPTION', `cookie.${key}`, 'printable text without ";"', JSON.stringify(value));
+    }
+  }
+  if (!SAME_SITE.includes(typeof cookie.sameSite === 'string' ? (cookie.sameSite.toLowerCase() as 'lax') : cookie.sameSite)) {
+    throw new SocketIOError('ERR_INVALID_OPTION', 'cookie.sameSite', "'strict', 'lax', 'none' or a boolean", String(cookie.sameSite));
+  }
+  if (cookie.maxAge !== undefined && (typeof cookie.maxAge !== 'number' || !Number.isFinite(cookie.maxAge))) {
+    throw new SocketIOError('ERR_INVALID_OPTION', 'cookie.maxAge', 'a number of seconds', String(cookie.maxAge));
+  }
+  return Object.freeze(cookie) as ResolvedEngineOptions['cookie'];
+}
+
 /** Validates the engine's options once; nothing reads the caller's object afterwards. */
 export function resolveEngineOptions(input: EngineOptions = {}, defaultPath = '/engine.io/'): ResolvedEngineOptions {
   const transports = input.transports ?? KNOWN_TRANSPORTS;
@@ -109,9 +135,7 @@ export function resolveEngineOptions(input: EngineOptions = {}, defaultPath = '/
   let compressionThreshold: number | undefined;
   if (compression === true) compressionThreshold = 1024;
   else if (compression && typeof compression === 'object') compressionThreshold = compression.threshold ?? 1024;
-  const cookie = input.cookie
-    ? { name: 'io', path: '/', httpOnly: true, sameSite: 'lax' as const, ...(input.cookie === true ? {} : input.cookie) }
-    : undefined;
+  const cookie = input.cookie ? resolveCookie(input.cookie) : undefined;
   return Object.freeze({
     path: resolvePath(input.path ?? defaultPath),
     pingInterval: positiveInt('pingInterval', input.pingInterval ?? 25000),
@@ -121,7 +145,7 @@ export function resolveEngineOptions(input: EngineOptions = {}, defaultPath = '/
     transports: Object.freeze([...transports]),
     allowUpgrades: input.allowUpgrades ?? true,
     allowRequest: input.allowRequest,
-    cookie: cookie ? Object.freeze(cookie) : undefined,
+    cookie,
     compressionThreshold,
     perMessageDeflate: input.perMessageDeflate ?? false,
     origins: origins === '*' ? '*' : Object.freeze([...origins]),

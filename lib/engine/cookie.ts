@@ -10,7 +10,7 @@ export function serializeCookie(name: string, value: string, opts: CookieOptions
   if (opts.httpOnly) out += '; HttpOnly';
   if (opts.secure) out += '; Secure';
   if (opts.sameSite) {
-    const same = opts.sameSite === true ? 'strict' : opts.sameSite;
+    const same = opts.sameSite === true ? 'strict' : opts.sameSite.toLowerCase();
     out += `; SameSite=${same.charAt(0).toUpperCase()}${same.slice(1)}`;
   }
   return out;

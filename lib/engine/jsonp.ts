@@ -11,10 +11,6 @@ export class JsonpTransport extends PollingTransport {
     this.head = `___eio[${j.replace(/[^0-9]/g, '')}](`;
   }
 
-  protected override acceptsContentType(): boolean {
-    return true;
-  }
-
   protected override formatPayload(payload: string): string {
     // a JSON string literal, with the two line terminators JavaScript source does not allow escaped
     const literal = JSON.stringify(payload).replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
@@ -22,9 +18,10 @@ export class JsonpTransport extends PollingTransport {
   }
 
   protected override onBody(body: string): void {
-    const data = new URLSearchParams(body).get('d');
-    // a body without `d` is ignored, as by the official server
-    if (data === null) return;
+    const fields = new URLSearchParams(body).getAll('d');
+    // a body without exactly one `d` is ignored, as by the official server (querystring gives it no string)
+    if (fields.length !== 1) return;
+    const data = fields[0];
     // old JSONP clients escape newlines: a lone `\n` stands for LF, `\\n` for a literal backslash-n
     super.onBody(data.replace(/(\\)?\\n/g, (_match: string, slash: string | undefined) => (slash ? '\\n' : '\n')));
   }

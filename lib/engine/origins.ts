@@ -1,7 +1,9 @@
 // The `origins` allow-list: which Origin headers may talk to us, and the CORS answers for polling.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { SocketIOError } from '../errors';
 
 interface OriginPattern {
+  /** `http:`, `https:`…; '' when the pattern names none (then any scheme matches). */
   readonly scheme: string;
   /** Host name; a leading `*.` matches any subdomain. */
   readonly host: string;
@@ -10,14 +12,24 @@ interface OriginPattern {
 }
 
 const DEFAULT_PORTS: Record<string, string> = { 'http:': '80', 'https:': '443', 'ws:': '80', 'wss:': '443' };
-const PATTERN = /^([a-z][a-z0-9+.-]*:)\/\/(\*\.)?([^:/*]+|\*)(?::(\d+|\*))?\/?$/i;
+// [scheme://][*.]host[:port|:*][/], host a name, an IPv6 literal in brackets, or '*'
+const PATTERN = /^(?:([a-z][a-z0-9+.-]*:)\/\/)?(\*\.)?(\[[0-9a-f:.]+\]|[^:/*[\]\s]+|\*)(?::(\d+|\*))?\/?$/i;
 
 function parsePattern(text: string): OriginPattern | undefined {
   const m = PATTERN.exec(text.trim());
   if (!m) return undefined;
-  const scheme = m[1].toLowerCase();
+  const scheme = (m[1] ?? '').toLowerCase();
   const port = m[4] ?? '';
   return { scheme, host: ((m[2] ?? '') + m[3]).toLowerCase(), port: port === DEFAULT_PORTS[scheme] ? '' : port };
+}
+
+/** Throws ERR_INVALID_OPTION naming the first entry of `origins` that is no origin pattern. */
+function parsePatterns(origins: readonly string[]): OriginPattern[] {
+  return origins.map((text) => {
+    const pattern = parsePattern(text);
+    if (!pattern) throw new SocketIOError('ERR_INVALID_OPTION', 'origins', "'*' or origins like 'https://app.example', 'http://localhost:*'", JSON.stringify(text));
+    return pattern;
+  });
 }
 
 function parseOrigin(origin: string): { scheme: string; host: string; port: string } | undefined {
@@ -55,7 +67,7 @@ export class OriginPolicy {
 
   constructor(origins: readonly string[] | '*') {
     this.any = origins === '*' || origins.includes('*');
-    this.patterns = origins === '*' ? [] : origins.map(parsePattern).filter((p): p is OriginPattern => p !== undefined);
+    this.patterns = origins === '*' ? [] : parsePatterns(origins);
   }
 
   check(req: IncomingMessage): OriginVerdict {
@@ -66,7 +78,7 @@ export class OriginPolicy {
     if (this.any) return OriginVerdict.ALLOWED;
     if (!parsed) return OriginVerdict.REFUSED;
     for (const p of this.patterns) {
-      if (p.scheme !== parsed.scheme || !hostMatches(p.host, parsed.host)) continue;
+      if ((p.scheme && p.scheme !== parsed.scheme) || !hostMatches(p.host, parsed.host)) continue;
       if (p.port === '*' || p.port === parsed.port) return OriginVerdict.ALLOWED;
     }
     return OriginVerdict.REFUSED;
@@ -95,16 +107,13 @@ export function setCorsHeaders(req: IncomingMessage, res: ServerResponse, verdic
   res.setHeader('Access-Control-Allow-Credentials', 'true');
 }
 
-/** Answers a preflight OPTIONS request: 204 with the methods we take and the headers asked for. */
-export function answerPreflight(req: IncomingMessage, res: ServerResponse, verdict: OriginVerdict): void {
-  setCorsHeaders(req, res, verdict);
-  if (verdict === OriginVerdict.ALLOWED) {
-    res.setHeader('Access-Control-Allow-Methods', 'GET,POST,OPTIONS');
-    const asked = req.headers['access-control-request-headers'];
-    if (asked) {
-      res.setHeader('Access-Control-Allow-Headers', asked);
-      appendVary(res, 'Access-Control-Request-Headers');
-    }
+/** Answers the preflight of an allowed origin (CORS headers already set): 204, our methods, the asked headers. */
+export function answerPreflight(req: IncomingMessage, res: ServerResponse): void {
+  res.setHeader('Access-Control-Allow-Methods', 'GET,POST,OPTIONS');
+  const asked = req.headers['access-control-request-headers'];
+  if (asked) {
+    res.setHeader('Access-Control-Allow-Headers', asked);
+    appendVary(res, 'Access-Control-Request-Headers');
   }
   res.statusCode = 204;
   res.setHeader('Content-Length', '0');

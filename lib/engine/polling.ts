@@ -2,9 +2,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import * as zlib from 'node:zlib';
 import {
-  decodePayload,
+  decodeTextPacket,
   encodePayload,
   EnginePacketType,
+  RECORD_SEPARATOR,
   type EnginePacket,
 } from '../codec/engine-packet';
 import { answerEmpty } from './http-answers';
@@ -17,8 +18,8 @@ export interface PollingOptions {
   readonly maxHttpBufferSize: number;
   /** Compress GET answers from this many bytes on; undefined turns compression off. */
   readonly compressionThreshold: number | undefined;
-  /** Called when a POST body is refused for its size (for the log line). */
-  readonly onPayloadTooLarge: (size: number | string, limit: number) => void;
+  /** Called when a POST body is refused for its size (for the log line): declared or received bytes. */
+  readonly onPayloadTooLarge: (size: number, limit: number) => void;
 }
 
 const NO_STORE = 'no-store';
@@ -76,12 +77,6 @@ export class PollingTransport extends Transport {
     this.writable = false;
   }
 
-  /** Whether a POST with this content type is acceptable (JSONP overrides). */
-  protected acceptsContentType(contentType: string | undefined): boolean {
-    // v4 polling is text-only: octet-stream is the v3 binary framing, refused with 400 (PROTOCOL.md §7.1)
-    return contentType !== 'application/octet-stream';
-  }
-
   private onDataRequest(req: IncomingMessage, res: ServerResponse): void {
     if (this.postReq) {
       answerEmpty(res, 400);
@@ -89,7 +84,8 @@ export class PollingTransport extends Transport {
       this.handler.onTransportError(this, 'transport error', 'data request overlap from client');
       return;
     }
-    if (!this.acceptsContentType(req.headers['content-type'])) {
+    // v4 polling is text-only, JSONP too: octet-stream is the v3 binary framing, refused with 400 (PROTOCOL.md §7.1)
+    if (req.headers['content-type'] === 'application/octet-stream') {
       answerEmpty(res, 400);
       this.handler.onTransportError(this, 'transport error', 'invalid content');
       return;
@@ -109,9 +105,10 @@ export class PollingTransport extends Transport {
     const onData = (chunk: Buffer): void => {
       size += chunk.length;
       if (size > limit) {
+        // refused as soon as the count crosses the limit; `size` is what had arrived by then
         refused = true;
         cleanup();
-        this.opts.onPayloadTooLarge(`more than ${limit}`, limit);
+        this.opts.onPayloadTooLarge(size, limit);
         answerEmpty(res, 413, { Connection: 'close' });
         return;
       }
@@ -142,13 +139,15 @@ export class PollingTransport extends Transport {
 
   /** Decodes a POST body and hands its packets on; JSONP unwraps its form body first. */
   protected onBody(body: string): void {
-    const packets = decodePayload(body);
-    if (!packets) {
-      this.handler.onTransportError(this, 'parse error');
-      return;
-    }
-    for (const packet of packets) {
+    const parts = body.split(RECORD_SEPARATOR);
+    for (let i = 0; i < parts.length; i++) {
       if (this.closed) return;
+      const packet = decodeTextPacket(parts[i]);
+      if (!packet) {
+        // the packets before the bad one are delivered, as by engine.io-parser's decodePayload
+        this.handler.onTransportError(this, 'parse error');
+        return;
+      }
       if (packet.type === EnginePacketType.CLOSE) {
         // the client said goodbye: release a held GET with a noop, then we are done
         if (this.writable) this.send([{ type: EnginePacketType.NOOP }]);

@@ -34,8 +34,8 @@ export interface UpgradeContext {
   readonly headers?: readonly string[];
   /** Called after the 101 was written, with the WebSocket. */
   readonly onUpgraded?: () => void;
-  /** Called when the upgrade was refused. */
-  readonly onRefused?: () => void;
+  /** Called when the upgrade was refused, with the status written on the raw socket. */
+  readonly onRefused?: (status: number) => void;
   /** Called right before ws takes the socket (to detach it from the HTTP server's parser). */
   readonly beforeUpgrade?: () => void;
 }
@@ -81,13 +81,15 @@ export class EngineServer extends EventEmitter<EngineServerEvents> {
   handleRequest(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): void {
     const verdict = this.origins.check(req);
     if (verdict === OriginVerdict.REFUSED) {
-      this.refuseOrigin(req);
+      this.refuseOrigin(req, query);
       answerEngineError(res, EngineErrorCode.FORBIDDEN, 'Origin not allowed');
       return;
     }
     setCorsHeaders(req, res, verdict);
-    if (req.method === 'OPTIONS') {
-      answerPreflight(req, res, verdict);
+    // only an allowed cross-origin OPTIONS is a preflight; any other goes through verify like the official
+    // server without CORS (400 code 2 without sid; code 3 instead of its 500 with one)
+    if (req.method === 'OPTIONS' && verdict === OriginVerdict.ALLOWED) {
+      answerPreflight(req, res);
       return;
     }
     this.verify(req, query, false, (refusal) => {
@@ -100,7 +102,10 @@ export class EngineServer extends EventEmitter<EngineServerEvents> {
       if (sid) {
         const session = this.clients.get(sid) as EngineSocket;
         if (req.method !== 'GET' && req.method !== 'POST') {
-          answerEngineError(res, EngineErrorCode.BAD_REQUEST);
+          // the official server answers a bare 500 here; a client's mistake is a 400 (docs/engine.md)
+          const refusal: Verdict = { code: EngineErrorCode.BAD_REQUEST, errorCode: 'ERR_BAD_REQUEST', context: { name: 'BAD_METHOD', sid } };
+          this.emitRefusal(req, refusal);
+          answerEngineError(res, refusal.code);
           return;
         }
         (session.transport as PollingTransport).onRequest(req, res);
@@ -114,11 +119,11 @@ export class EngineServer extends EventEmitter<EngineServerEvents> {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, query: URLSearchParams, ctx: UpgradeContext = {}): void {
     socket.on('error', onEarlySocketError);
     const refuse = (message: string, status = 400): void => {
-      ctx.onRefused?.();
+      ctx.onRefused?.(status);
       abortUpgrade(socket, message, status);
     };
     if (this.origins.check(req) === OriginVerdict.REFUSED) {
-      this.refuseOrigin(req);
+      this.refuseOrigin(req, query);
       refuse('Origin not allowed', 403);
       return;
     }
@@ -153,10 +158,12 @@ export class EngineServer extends EventEmitter<EngineServerEvents> {
   }
 
   private onWebSocket(req: IncomingMessage, raw: Duplex, ws: WebSocket, query: URLSearchParams, session: EngineSocket | undefined): void {
+    // a WebSocket-first session gets its id now, so that the transport's log lines can carry it
+    const id = session ? session.id : generateId();
     const transport = new WebSocketTransport(ws, raw, {
       maxHttpBufferSize: this.opts.maxHttpBufferSize,
       base64: query.get('b64') !== null,
-      onPayloadTooLarge: (size, limit) => this.logTooLarge(session?.id, req, size, limit),
+      onPayloadTooLarge: (size, limit) => this.logTooLarge(id, req, size, limit),
     });
     if (session) {
       if (!session.canUpgrade()) {
@@ -170,7 +177,7 @@ export class EngineServer extends EventEmitter<EngineServerEvents> {
       transport.close();
       return;
     }
-    this.createSession(transport, req);
+    this.createSession(transport, req, id);
   }
 
   private handshakePolling(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): void {
@@ -212,7 +219,8 @@ export class EngineServer extends EventEmitter<EngineServerEvents> {
       return;
     }
     const sid = query.get('sid');
-    if (sid !== null) {
+    // an empty sid counts as none: a handshake, as on the official server
+    if (sid) {
       const session = isValidIdShape(sid) ? this.clients.get(sid) : undefined;
       if (!session) {
         done({ code: EngineErrorCode.UNKNOWN_SID, errorCode: 'ERR_UNKNOWN_SID', context: { sid: isValidIdShape(sid) ? sid : 'malformed' } });
@@ -220,6 +228,11 @@ export class EngineServer extends EventEmitter<EngineServerEvents> {
       }
       if (!upgrade && session.transport.name !== transport) {
         done({ code: EngineErrorCode.BAD_REQUEST, errorCode: 'ERR_BAD_REQUEST', context: { name: 'TRANSPORT_MISMATCH' } });
+        return;
+      }
+      // every request of a session must speak its revision: a missing EIO counts as 3, as on the handshake
+      if (protocolOf(query) !== session.protocol) {
+        done({ code: EngineErrorCode.BAD_REQUEST, errorCode: 'ERR_BAD_REQUEST', context: { name: 'PROTOCOL_MISMATCH', protocol: query.get('EIO') } });
         return;
       }
       done();
@@ -234,7 +247,7 @@ export class EngineServer extends EventEmitter<EngineServerEvents> {
       return;
     }
     const checkVersion = (): void => {
-      if (query.get('EIO') !== '4') {
+      if (protocolOf(query) !== 4) {
         done({ code: EngineErrorCode.UNSUPPORTED_PROTOCOL_VERSION, errorCode: 'ERR_UNSUPPORTED_PROTOCOL', context: { protocol: query.get('EIO') } });
         return;
       }
@@ -255,7 +268,8 @@ export class EngineServer extends EventEmitter<EngineServerEvents> {
         if (answered) return;
         answered = true;
         if (!success) {
-          done({ code: EngineErrorCode.FORBIDDEN, errorCode: 'ERR_FORBIDDEN', message: message ?? undefined, context: { message } });
+          // an empty message too falls back to 'Forbidden', as in engine.io's abortRequest
+          done({ code: EngineErrorCode.FORBIDDEN, errorCode: 'ERR_FORBIDDEN', message: message || undefined, context: { message } });
           return;
         }
         checkVersion();
@@ -283,12 +297,14 @@ export class EngineServer extends EventEmitter<EngineServerEvents> {
     });
   }
 
-  private refuseOrigin(req: IncomingMessage): void {
-    this.log.warn({ code: 'ERR_ORIGIN_REFUSED', remoteAddress: remoteAddressOf(req), origin: req.headers.origin }, 'origin refused');
+  private refuseOrigin(req: IncomingMessage, query: URLSearchParams): void {
+    const asked = query.get('sid');
+    const sid = !asked ? undefined : isValidIdShape(asked) ? asked : 'malformed';
+    this.log.warn({ code: 'ERR_ORIGIN_REFUSED', sid, remoteAddress: remoteAddressOf(req), origin: req.headers.origin }, 'origin refused');
     this.emit('connection_error', { req, code: EngineErrorCode.FORBIDDEN, message: 'Origin not allowed', context: { origin: req.headers.origin } });
   }
 
-  private logTooLarge(sid: string | undefined, req: IncomingMessage, size: number | string, limit: number): void {
+  private logTooLarge(sid: string, req: IncomingMessage, size: number | string, limit: number): void {
     this.log.warn({ code: 'ERR_PAYLOAD_TOO_LARGE', sid, remoteAddress: remoteAddressOf(req), size, limit }, 'payload too large');
   }
 
@@ -298,6 +314,11 @@ export class EngineServer extends EventEmitter<EngineServerEvents> {
     for (const session of [...this.clients.values()]) session.close(true);
     this.wss.close();
   }
+}
+
+/** The protocol revision a request speaks: `EIO=4` is 4, anything else (missing too) counts as 3. */
+function protocolOf(query: URLSearchParams): number {
+  return query.get('EIO') === '4' ? 4 : 3;
 }
 
 /** The client's address, through Express's `trust proxy` setting when the request went through Express. */

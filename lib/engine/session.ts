@@ -52,6 +52,8 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> implements Tr
   private readonly opts: ResolvedEngineOptions;
   private pingTimer: NodeJS.Timeout | undefined;
   private pongTimer: NodeJS.Timeout | undefined;
+  /** Whether a packet other than pong already restarted the current pong wait (once per ping). */
+  private pongWaitRestarted = false;
   private probe: Transport | undefined;
   private probeTimer: NodeJS.Timeout | undefined;
   private noopTimer: NodeJS.Timeout | undefined;
@@ -150,6 +152,11 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> implements Tr
   /** @internal the ping timer fired */
   ping(): void {
     this.sendPacket(EnginePacketType.PING);
+    this.pongWaitRestarted = false;
+    this.waitForPong();
+  }
+
+  private waitForPong(): void {
     clearTimeout(this.pongTimer);
     this.pongTimer = setTimeout(onPongMissed, this.opts.pingTimeout, this);
   }
@@ -163,6 +170,11 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> implements Tr
     }
     if (transport !== this.transport || this.readyState !== 'open') return;
     this.emit('packet', packet);
+    // a client busy sending may answer late: its first other packet restarts the wait once (engine.io 6.6)
+    if (this.pongTimer !== undefined && !this.pongWaitRestarted && packet.type !== EnginePacketType.PONG) {
+      this.pongWaitRestarted = true;
+      this.waitForPong();
+    }
     switch (packet.type) {
       case EnginePacketType.PONG:
         clearTimeout(this.pongTimer);
