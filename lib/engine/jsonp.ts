@@ -17,6 +17,14 @@ export class JsonpTransport extends PollingTransport {
     return `${this.head}${literal});`;
   }
 
+  protected override bodyFromParser(parsed: unknown): string | undefined {
+    // express.urlencoded() leaves { d: '...' }: put the form back together
+    if (parsed && typeof parsed === 'object' && typeof (parsed as { d?: unknown }).d === 'string') {
+      return `d=${encodeURIComponent((parsed as { d: string }).d)}`;
+    }
+    return super.bodyFromParser(parsed);
+  }
+
   protected override onBody(body: string): void {
     const fields = new URLSearchParams(body).getAll('d');
     // a body without exactly one `d` is ignored, as by the official server (querystring gives it no string)

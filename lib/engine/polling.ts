@@ -98,6 +98,11 @@ export class PollingTransport extends Transport {
       answerEmpty(res, 413, { Connection: 'close' });
       return;
     }
+    if (req.readableEnded) {
+      // a body parser mounted before us (express.text(), express.urlencoded()) already read the body
+      this.onParsedBody(req, res);
+      return;
+    }
     this.postReq = req;
     const chunks: Buffer[] = [];
     let size = 0;
@@ -119,8 +124,7 @@ export class PollingTransport extends Transport {
       if (refused) return;
       const body = chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks, size).toString('utf8');
       this.onBody(body);
-      res.writeHead(200, { 'Content-Type': 'text/html', 'Content-Length': '2', 'cache-control': NO_STORE });
-      res.end('ok');
+      answerOk(res);
     };
     const onClose = (): void => {
       cleanup();
@@ -135,6 +139,30 @@ export class PollingTransport extends Transport {
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('close', onClose);
+  }
+
+  /** A POST whose stream an app's body parser consumed: take its `req.body`, or refuse it. */
+  private onParsedBody(req: IncomingMessage, res: ServerResponse): void {
+    const body = this.bodyFromParser((req as IncomingMessage & { body?: unknown }).body);
+    if (body === undefined) {
+      answerEmpty(res, 400);
+      this.handler.onTransportError(this, 'transport error', 'body already consumed by another middleware');
+      return;
+    }
+    if (Buffer.byteLength(body) > this.opts.maxHttpBufferSize) {
+      this.opts.onPayloadTooLarge(Buffer.byteLength(body), this.opts.maxHttpBufferSize);
+      answerEmpty(res, 413, { Connection: 'close' });
+      return;
+    }
+    this.onBody(body);
+    answerOk(res);
+  }
+
+  /** The raw payload back from what a body parser left in req.body (JSONP overrides for `d=`). */
+  protected bodyFromParser(parsed: unknown): string | undefined {
+    if (typeof parsed === 'string') return parsed;
+    if (Buffer.isBuffer(parsed)) return parsed.toString('utf8');
+    return undefined;
   }
 
   /** Decodes a POST body and hands its packets on; JSONP unwraps its form body first. */
@@ -228,6 +256,11 @@ interface TaggedRequest extends IncomingMessage {
 
 function onPollClosed(this: TaggedRequest): void {
   this[kTransport]?.onPollAborted(this);
+}
+
+function answerOk(res: ServerResponse): void {
+  res.writeHead(200, { 'Content-Type': 'text/html', 'Content-Length': '2', 'cache-control': NO_STORE });
+  res.end('ok');
 }
 
 function pickEncoding(header: string | string[] | undefined): 'gzip' | 'deflate' | undefined {

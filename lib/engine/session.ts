@@ -25,6 +25,8 @@ export interface EngineSocketEvents {
   upgrade: [transport: Transport];
   heartbeat: [];
   packet: [packet: EnginePacket];
+  /** The client has every message up to this count (a pong, or the next polling GET, proved it). */
+  confirm: [messages: number];
 }
 
 /** Interval of the check that releases a held GET with a noop while an upgrade is probed (official: 100 ms). */
@@ -49,6 +51,16 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> implements Tr
   upgrading = false;
   log: Logger;
   private writeBuffer: EnginePacket[] = [];
+  /** Bytes of the messages in writeBuffer. */
+  private writeBufferBytes = 0;
+  /** Messages queued since the session opened: a message's mark is this count once it is queued. */
+  queuedMessages = 0;
+  /** Messages handed to the transport (every flush hands over the whole buffer). */
+  flushedMessages = 0;
+  /** Messages the client is known to have received. */
+  confirmedMessages = 0;
+  /** queuedMessages when the last ping was queued: its pong confirms them. */
+  private pingMark = 0;
   private readonly opts: ResolvedEngineOptions;
   private pingTimer: NodeJS.Timeout | undefined;
   private pongTimer: NodeJS.Timeout | undefined;
@@ -96,9 +108,40 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> implements Tr
   /** Sends a message (text or binary). Silently dropped once the session is closing. */
   send(data: SendData, callback?: () => void): this {
     const payload: RawData = typeof data === 'string' ? data : toBuffer(data);
+    if (this.readyState === 'open' || this.readyState === 'opening') this.queuedMessages++;
     this.sendPacket(EnginePacketType.MESSAGE, payload);
     if (callback) process.nextTick(callback);
     return this;
+  }
+
+  /**
+   * Queues several MESSAGE packets in one flush (a packet and its binary attachments leave in one
+   * polling answer). The packets may be shared between sessions: they are never mutated.
+   * Returns the message count once they are queued (their mark), or -1 when the session is closing.
+   */
+  sendPackets(packets: readonly EnginePacket[], bytes: number): number {
+    if (this.readyState !== 'open') return -1;
+    for (const packet of packets) this.writeBuffer.push(packet);
+    this.queuedMessages += packets.length;
+    this.writeBufferBytes += bytes;
+    this.flush();
+    return this.queuedMessages;
+  }
+
+  /** Bytes waiting to be written: our queue plus what the transport still buffers. */
+  get pendingBytes(): number {
+    return this.writeBufferBytes + this.transport.bufferedBytes;
+  }
+
+  /** Packets waiting in our queue for the transport. */
+  get pendingPackets(): number {
+    return this.writeBuffer.length;
+  }
+
+  private confirm(mark: number): void {
+    if (mark <= this.confirmedMessages) return;
+    this.confirmedMessages = mark;
+    this.emit('confirm', mark);
   }
 
   /** Alias of send(), as in engine.io. */
@@ -137,6 +180,8 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> implements Tr
     if (this.readyState === 'closed' || !this.transport.writable || this.writeBuffer.length === 0) return;
     const batch = this.writeBuffer;
     this.writeBuffer = [];
+    this.writeBufferBytes = 0;
+    this.flushedMessages = this.queuedMessages;
     if (isLevelEnabled(this.log, 'trace')) this.log.trace({ packets: batch.length }, 'flush');
     this.transport.send(batch);
     this.emit('drain');
@@ -151,6 +196,8 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> implements Tr
 
   /** @internal the ping timer fired */
   ping(): void {
+    // everything queued before the ping reaches the client before it: its pong confirms them
+    this.pingMark = this.queuedMessages;
     this.sendPacket(EnginePacketType.PING);
     this.pongWaitRestarted = false;
     this.waitForPong();
@@ -181,6 +228,7 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> implements Tr
         this.pongTimer = undefined;
         this.schedulePing();
         this.emit('heartbeat');
+        this.confirm(this.pingMark);
         break;
       case EnginePacketType.MESSAGE:
         this.emit('message', packet.data ?? '');
@@ -199,7 +247,11 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> implements Tr
   }
 
   onTransportReady(transport: Transport): void {
-    if (transport === this.transport) this.flush();
+    if (transport !== this.transport) return;
+    // a polling client asks again only once it has read the previous answer
+    if (transport.name === 'polling') this.confirm(this.flushedMessages);
+    if (this.writeBuffer.length > 0) this.flush();
+    else this.emit('drain');
   }
 
   onTransportError(transport: Transport, reason: string, detail?: string): void {

@@ -34,6 +34,11 @@ export abstract class Transport {
   abstract readonly supportsBinary: boolean;
   handler: TransportHandler = noopHandler;
 
+  /** Bytes written to the transport that it still holds (WebSocket: ws's bufferedAmount). */
+  get bufferedBytes(): number {
+    return 0;
+  }
+
   /** Writes a batch of packets; only called while `writable`. */
   abstract send(packets: readonly EnginePacket[]): void;
   /** Ends the transport; `onClose` runs once it is done (polling may wait for the next GET). */

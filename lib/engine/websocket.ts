@@ -41,6 +41,9 @@ export class WebSocketTransport extends Transport {
     ws.on('message', onWsMessage);
     ws.on('close', onWsClose);
     ws.on('error', onWsError);
+    // the kernel took what ws buffered: the session may have room again
+    (raw as Duplex & { [kOwner]?: WebSocketTransport })[kOwner] = this;
+    raw.on('drain', onRawDrain);
   }
 
   onMessage(data: Buffer, isBinary: boolean): void {
@@ -68,6 +71,14 @@ export class WebSocketTransport extends Transport {
     this.reportClose();
   }
 
+  override get bufferedBytes(): number {
+    return this.ws.bufferedAmount;
+  }
+
+  onDrain(): void {
+    if (!this.closed) this.handler.onTransportReady(this);
+  }
+
   send(packets: readonly EnginePacket[]): void {
     const { ws } = this;
     if (ws.readyState !== ws.OPEN) return;
@@ -92,6 +103,10 @@ export class WebSocketTransport extends Transport {
   terminate(): void {
     this.ws.terminate();
   }
+}
+
+function onRawDrain(this: Duplex & { [kOwner]?: WebSocketTransport }): void {
+  this[kOwner]?.onDrain();
 }
 
 function uncork(raw: Duplex): void {
