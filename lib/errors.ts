@@ -53,7 +53,9 @@ export const ERROR_CODES = {
   ERR_TRANSPORT_OVERLAP: { message: 'overlapping %s requests for one session', http: 400 },
   ERR_UPGRADE_REFUSED: { message: 'upgrade refused: %s', http: 400 },
   ERR_SERVER_CLOSING: { message: 'server is closing', http: 503 },
-  ERR_DESTROYED: { message: 'the connection is closed' },
+  ERR_DESTROYED: { message: 'the session has ended: nothing more can be sent on it' },
+  ERR_QUEUE_FULL: { message: 'the send queue is full: wait for the socket\'s "drain" event' },
+  ERR_SLOW_CONSUMER: { message: 'the client does not read what it is sent (queue over its bound)' },
 } as const satisfies Record<string, CodeEntry>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

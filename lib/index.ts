@@ -9,6 +9,7 @@ import { IoServer, type AdapterConstructor, type ParserOption } from './io/serve
 import { resolveEngineOptions, type EngineOptions } from './options';
 import { SocketIOError } from './errors';
 import { mixin } from './util/mixin';
+import { MemorySessionStore, type SessionStore } from './store/session-store';
 
 export { engine, type EngineMiddleware, EngineSocket, EngineServer, type CloseReason } from './engine-io';
 export type { EngineOptions, CookieOptions, AllowRequest, TransportName } from './options';
@@ -23,6 +24,8 @@ export { Socket, type DisconnectReason } from './io/socket';
 export { BroadcastOperator, type BroadcastTimeoutError } from './io/broadcast';
 export { RemoteSocket } from './io/remote-socket';
 export type { Handshake } from './io/handshake';
+export { MemorySessionStore, type SessionStore, type SessionState, type MissedPacket } from './store/session-store';
+export type { DeliveryMetrics } from './io/delivery';
 export type * from './io/events';
 
 /** Options of socketio(): the engine's (path defaults to '/socket.io/') and the Socket.IO layer's. */
@@ -37,6 +40,19 @@ export interface ServerOptions extends EngineOptions {
   parser?: ParserOption;
   /** Remove dynamic child namespaces once their last socket leaves. @default false */
   cleanupEmptyChildNamespaces?: boolean;
+  /**
+   * ms a session waits for its client after the transport is lost (the client comes back with the same
+   * socket id, rooms, data and every packet it missed); 0 turns recovery off. @default 10000
+   */
+  reconnectTimeout?: number;
+  /** socket.io's name for the same: `maxDisconnectionDuration` sets reconnectTimeout. */
+  connectionStateRecovery?: { maxDisconnectionDuration?: number; skipMiddlewares?: boolean };
+  /** Packets one socket may hold unsent or unconfirmed. @default 1024 */
+  maxQueuedPackets?: number;
+  /** Bytes one socket may hold unsent or unconfirmed. @default 1048576 (1 MiB) */
+  maxQueuedBytes?: number;
+  /** Where suspended sessions wait for their client. @default a MemorySessionStore */
+  sessionStore?: SessionStore;
 }
 
 /** The middleware function with the io server mixed in: `app.use(io)`, `io.on('connection', …)`. */
@@ -46,6 +62,13 @@ export type SocketIoServer<
   ServerSideEvents extends EventsMap = DefaultEventsMap,
   SocketData = any, // eslint-disable-line @typescript-eslint/no-explicit-any -- socket.io's default
 > = Middleware & IoServer<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
+
+function nonNegativeInt(name: string, value: number, min = 0): number {
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new SocketIOError('ERR_INVALID_OPTION', name, `an integer >= ${min}`, String(value));
+  }
+  return value;
+}
 
 function resolveCodec(options: ServerOptions): Codec {
   if (options.codec && options.parser) {
@@ -89,6 +112,12 @@ export function socketio<
       codec: resolveCodec(options),
       cleanupEmptyChildNamespaces: options.cleanupEmptyChildNamespaces ?? false,
       logger: engineOpts.logger,
+      reconnectTimeout: nonNegativeInt('reconnectTimeout', options.reconnectTimeout ?? options.connectionStateRecovery?.maxDisconnectionDuration ?? 10000),
+      sessionStore: options.sessionStore ?? new MemorySessionStore(),
+      limits: Object.freeze({
+        maxQueuedPackets: nonNegativeInt('maxQueuedPackets', options.maxQueuedPackets ?? 1024, 1),
+        maxQueuedBytes: nonNegativeInt('maxQueuedBytes', options.maxQueuedBytes ?? 1048576, 1),
+      }),
     },
     middleware.attach,
   );

@@ -2,13 +2,15 @@
 import { PacketType, RESERVED_EVENTS, type Packet } from '../codec/types';
 import type { Adapter, BroadcastFlags, Room } from '../adapter/adapter';
 import type {
-  DecorateAcknowledgementsWithMultipleResponses,
-  DecorateAcknowledgementsWithTimeoutAndMultipleResponses,
+  DecorateAcknowledgements,
   DefaultEventsMap,
   EmitWithAckArgs,
+  EmitWithAckResult,
   EventNames,
   EventParams,
   EventsMap,
+  EventWithTimeout,
+  NotReserved,
 } from './events';
 import { callApp } from './app-call';
 import { RemoteSocket, type SocketDetails } from './remote-socket';
@@ -33,7 +35,11 @@ function toRoomSet(current: ReadonlySet<Room>, room: Room | readonly Room[]): Se
   return rooms;
 }
 
-/** An immutable selection of targets: every modifier returns a new operator. */
+/**
+ * An immutable selection of targets: every modifier returns a new operator. `EmitEvents` is the map
+ * as a broadcast sees it (io.to() and friends pass DecorateAcknowledgementsWithMultipleResponses:
+ * an ack collects one answer per client), so emit() takes it as it is.
+ */
 export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, SocketData = unknown> {
   protected readonly adapter: Adapter;
   protected readonly rooms: ReadonlySet<Room>;
@@ -77,21 +83,21 @@ export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, 
   }
 
   /** The ack callback of the next emit gets (err, responses) and is called after `ms` at the latest. */
-  timeout(ms: number): BroadcastOperator<DecorateAcknowledgementsWithTimeoutAndMultipleResponses<EmitEvents>, SocketData> {
+  timeout(ms: number): BroadcastOperator<DecorateAcknowledgements<EmitEvents, BroadcastTimeoutError>, SocketData> {
     return new BroadcastOperator(this.adapter, this.rooms, this.exceptRooms, { ...this.flags, timeout: ms });
   }
 
   /** Emits to every selected client; a trailing function collects one answer per client. */
-  emit<Ev extends EventNames<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>>>(
-    ev: Ev,
-    ...args: EventParams<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, Ev>
-  ): boolean {
+  emit<Ev extends EventNames<EmitEvents>>(ev: NotReserved<Ev>, ...args: EventParams<EmitEvents, Ev>): boolean {
     if (typeof ev === 'string' && RESERVED_EVENTS.has(ev)) throw new Error(`"${ev}" is a reserved event name`);
     const data: unknown[] = [ev, ...(args as unknown[])];
     const packet: Packet = { type: PacketType.EVENT, nsp: '', data };
     const opts = { rooms: new Set(this.rooms), except: new Set(this.exceptRooms), flags: this.flags };
     const last = data[data.length - 1];
     if (typeof last !== 'function') {
+      // one recovery offset for every recipient: the packet is still encoded once
+      const offset = (this.adapter.nsp as { nextOffset?: () => string | undefined }).nextOffset?.();
+      if (offset !== undefined) data.push(offset);
       this.adapter.broadcast(packet, opts);
       return true;
     }
@@ -158,16 +164,22 @@ export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, 
     );
   }
 
-  /** Emits and resolves with every client's answer (rejects on timeout when timeout() was set). */
-  emitWithAck<Ev extends EventNames<EmitEvents>>(ev: Ev, ...args: EmitWithAckArgs<EmitEvents, Ev>): Promise<unknown[]> {
+  /**
+   * Emits and resolves with every client's answer (rejects on timeout). A typed map needs timeout()
+   * first: without it a client that never answers would leave the promise pending for good.
+   */
+  emitWithAck<Ev extends EventNames<EmitEvents>>(
+    ev: EventWithTimeout<EmitEvents, Ev>,
+    ...args: EmitWithAckArgs<EmitEvents, Ev>
+  ): Promise<EmitWithAckResult<EmitEvents, Ev>> {
     return new Promise((resolve, reject) => {
       const callback = (...result: unknown[]): void => {
         if (this.flags.timeout === undefined) {
-          resolve(result[0] as unknown[]);
+          resolve(result[0] as EmitWithAckResult<EmitEvents, Ev>);
           return;
         }
         if (result[0]) reject(result[0]);
-        else resolve(result[1] as unknown[]);
+        else resolve(result[1] as EmitWithAckResult<EmitEvents, Ev>);
       };
       (this.emit as (ev: unknown, ...a: unknown[]) => boolean)(ev, ...(args as unknown[]), callback);
     });

@@ -1,15 +1,16 @@
 // One Engine.IO connection <-> its namespace sockets: decode incoming messages, route packets, encode out.
 import type { IncomingMessage } from 'node:http';
-import { PacketType, type Codec, type Decoder, type EncodedPacket, type Packet } from '../codec/types';
-import type { BroadcastFlags, WriteOptions } from '../adapter/adapter';
+import { PacketType, type Codec, type Decoder, type Packet } from '../codec/types';
 import type { EngineSocket } from '../engine/session';
 import type { RawData } from '../codec/engine-packet';
 import type { Logger } from '../logger';
 import type { Socket } from './socket';
+import type { TrackingEncoder } from './tracking-encoder';
 
 /** What the client needs of the io server. */
 export interface ClientHost {
   readonly codec: Codec;
+  readonly encoder: TrackingEncoder;
   readonly connectTimeout: number;
   /** Connects `client` to namespace `name` (created, dynamic or refused). */
   connectToNamespace(client: Client, name: string, auth: Record<string, unknown>): void;
@@ -47,6 +48,8 @@ export class Client {
     (conn as TaggedEngine)[kClient] = this;
     conn.on('message', onEngineMessage);
     conn.on('close', onEngineClose);
+    conn.on('confirm', onEngineConfirm);
+    conn.on('drain', onEngineDrain);
     this.connectTimer = setTimeout(onConnectTimeout, host.connectTimeout, this);
   }
 
@@ -104,20 +107,24 @@ export class Client {
     this.pending.delete(name);
     const payload: Record<string, unknown> = { message };
     if (data !== undefined) payload.data = data;
-    this.sendPacket({ type: PacketType.CONNECT_ERROR, nsp: name, data: payload }, {});
+    this.sendPacket({ type: PacketType.CONNECT_ERROR, nsp: name, data: payload });
   }
 
-  /** Encodes a packet for this connection alone and writes it. */
-  sendPacket(packet: Packet, flags: BroadcastFlags): void {
+  /** Encodes a packet for this connection alone (no socket yet: a refusal) and writes it. */
+  sendPacket(packet: Packet): void {
     if (this.conn.readyState !== 'open') return;
-    this.writeToEngine(this.host.codec.encoder.encode(packet), flags);
+    const meta = this.host.encoder.describe(this.host.encoder.encode(packet));
+    this.conn.sendPackets(meta.packets, meta.bytes);
   }
 
-  /** Writes already-encoded messages (adapters call this for broadcasts, with the same array for all). */
-  writeToEngine(encoded: EncodedPacket, opts: WriteOptions): void {
-    if (opts.volatile && !this.conn.transport.writable) return;
-    if (this.conn.readyState !== 'open') return;
-    for (const message of encoded) this.conn.send(message);
+  /** @internal the client has every message up to `mark`: the sockets' replay logs forget them */
+  onConfirm(mark: number): void {
+    for (const socket of this.sockets.values()) socket.client.outbox?.confirm(mark);
+  }
+
+  /** @internal the connection wrote what it held */
+  onDrain(): void {
+    for (const socket of this.sockets.values()) socket.client.onConnectionDrain();
   }
 
   /** @internal */
@@ -151,7 +158,10 @@ export class Client {
     }
     this.conn.removeListener('message', onEngineMessage);
     this.conn.removeListener('close', onEngineClose);
-    for (const socket of [...this.sockets.values()]) socket.onClose(reason, description);
+    this.conn.removeListener('confirm', onEngineConfirm);
+    this.conn.removeListener('drain', onEngineDrain);
+    // each socket either waits for its client (recovery) or leaves with `reason`
+    for (const socket of [...this.sockets.values()]) socket.onTransportLost(reason, description);
     this.sockets.clear();
     this.nsps.clear();
     this.decoder.destroy();
@@ -172,6 +182,14 @@ function onEngineMessage(this: TaggedEngine, data: RawData): void {
 
 function onEngineClose(this: TaggedEngine, reason: string, description?: unknown): void {
   this[kClient]?.onClose(reason, description);
+}
+
+function onEngineConfirm(this: TaggedEngine, mark: number): void {
+  this[kClient]?.onConfirm(mark);
+}
+
+function onEngineDrain(this: TaggedEngine): void {
+  this[kClient]?.onDrain();
 }
 
 function onConnectTimeout(client: Client): void {

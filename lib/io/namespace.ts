@@ -5,22 +5,35 @@ import type { Logger } from '../logger';
 import { BroadcastOperator } from './broadcast';
 import type { Client } from './client';
 import type {
+  AckEvent,
+  DecorateAcknowledgementsWithBroadcastTimeout,
   DecorateAcknowledgementsWithMultipleResponses,
   DecorateAcknowledgementsWithTimeoutAndMultipleResponses,
   DefaultEventsMap,
   EmitWithAckArgs,
+  EmitWithAckResult,
   EventNames,
   EventParams,
   EventsMap,
+  EventWithoutAck,
+  EventWithTimeout,
+  NotReserved,
+  ServerSideReservedEventName,
 } from './events';
 import { runMiddlewares } from './middleware';
 import type { RemoteSocket } from './remote-socket';
 import { Socket, type DisconnectReason } from './socket';
+import type { DeliveryHost } from './delivery';
+import type { Offsets } from './offsets';
+import type { Recovery } from './recovery';
 
 /** What a namespace needs of its server. */
 export interface NamespaceHost {
   readonly encoder: import('../codec/types').Encoder;
   readonly log: Logger;
+  readonly delivery: DeliveryHost;
+  readonly recovery: Recovery;
+  readonly offsets: Offsets;
   createAdapter(nsp: Namespace): Adapter;
 }
 
@@ -32,7 +45,7 @@ export interface NamespaceReservedEvents<L extends EventsMap, E extends EventsMa
   message: (socket: Socket<L, E, S, D>, ...args: unknown[]) => void;
   /** Classic API: a socket left for good. */
   disconnect: (socket: Socket<L, E, S, D>, reason: DisconnectReason) => void;
-  new_namespace: (nsp: Namespace) => void;
+  new_namespace: (nsp: Namespace<L, E, S, D>) => void;
 }
 
 export type ConnectMiddleware<L extends EventsMap, E extends EventsMap, S extends EventsMap, D> = (
@@ -107,31 +120,32 @@ export class Namespace<
 
   // --- broadcasting ---
 
-  private operator(): BroadcastOperator<EmitEvents, SocketData> {
+  private operator(): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData> {
     return new BroadcastOperator(this.adapter);
   }
 
-  to(room: Room | readonly Room[]): BroadcastOperator<EmitEvents, SocketData> {
+  to(room: Room | readonly Room[]): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData> {
     return this.operator().to(room);
   }
 
-  in(room: Room | readonly Room[]): BroadcastOperator<EmitEvents, SocketData> {
+  in(room: Room | readonly Room[]): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData> {
     return this.operator().to(room);
   }
 
-  except(room: Room | readonly Room[]): BroadcastOperator<EmitEvents, SocketData> {
+  except(room: Room | readonly Room[]): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData> {
     return this.operator().except(room);
   }
 
-  /** Emits to every socket of the namespace (a broadcast); a trailing function collects answers. */
-  override emit<Ev extends EventNames<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>>>(
-    ev: Ev,
-    ...args: EventParams<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, Ev>
-  ): boolean {
+  /** Emits to every socket of the namespace; events with an ack go through timeout(ms).emit(). */
+  override emit<Ev extends EventNames<EmitEvents>>(ev: EventWithoutAck<EmitEvents, Ev>, ...args: EventParams<EmitEvents, Ev>): boolean {
     return (this.operator() as BroadcastOperator<EventsMap>).emit(ev as string, ...(args as unknown[]));
   }
 
-  emitWithAck<Ev extends EventNames<EmitEvents>>(ev: Ev, ...args: EmitWithAckArgs<EmitEvents, Ev>): Promise<unknown[]> {
+  /** Every client's answer; a typed map goes through timeout(ms).emitWithAck(), as socket.io requires. */
+  emitWithAck<Ev extends EventNames<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>>>(
+    ev: EventWithTimeout<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, Ev>,
+    ...args: EmitWithAckArgs<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, Ev>
+  ): Promise<EmitWithAckResult<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, Ev>> {
     return this.operator().emitWithAck(ev, ...args);
   }
 
@@ -144,19 +158,19 @@ export class Namespace<
     return this.send(...args);
   }
 
-  timeout(ms: number): BroadcastOperator<DecorateAcknowledgementsWithTimeoutAndMultipleResponses<EmitEvents>, SocketData> {
+  timeout(ms: number): BroadcastOperator<DecorateAcknowledgementsWithBroadcastTimeout<EmitEvents>, SocketData> {
     return this.operator().timeout(ms);
   }
 
-  get volatile(): BroadcastOperator<EmitEvents, SocketData> {
+  get volatile(): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData> {
     return this.operator().volatile;
   }
 
-  get local(): BroadcastOperator<EmitEvents, SocketData> {
+  get local(): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData> {
     return this.operator().local;
   }
 
-  compress(compress: boolean): BroadcastOperator<EmitEvents, SocketData> {
+  compress(compress: boolean): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData> {
     return this.operator().compress(compress);
   }
 
@@ -182,7 +196,10 @@ export class Namespace<
   }
 
   /** Emits to the other servers of the cluster; a trailing function collects their answers. */
-  serverSideEmit<Ev extends EventNames<ServerSideEvents>>(ev: Ev, ...args: EventParams<ServerSideEvents, Ev>): boolean {
+  serverSideEmit<Ev extends EventNames<ServerSideEvents>>(
+    ev: NotReserved<Ev, ServerSideReservedEventName>,
+    ...args: EventParams<DecorateAcknowledgementsWithTimeoutAndMultipleResponses<ServerSideEvents>, Ev>
+  ): boolean {
     if (typeof ev === 'string' && ['connect', 'connection', 'new_namespace'].includes(ev)) {
       throw new Error(`"${ev}" is a reserved event name`);
     }
@@ -191,6 +208,11 @@ export class Namespace<
     return true;
   }
 
+  /** Resolves with one answer per other server of the cluster. */
+  serverSideEmitWithAck<Ev extends EventNames<ServerSideEvents>>(
+    ev: AckEvent<ServerSideEvents, Ev>,
+    ...args: EmitWithAckArgs<ServerSideEvents, Ev>
+  ): Promise<Array<EmitWithAckResult<ServerSideEvents, Ev>>>;
   serverSideEmitWithAck<Ev extends EventNames<ServerSideEvents>>(ev: Ev, ...args: unknown[]): Promise<unknown[]> {
     return new Promise((resolve, reject) => {
       const callback = (err: Error | null, responses: unknown[]): void => (err ? reject(err) : resolve(responses));
@@ -207,6 +229,12 @@ export class Namespace<
 
   /** @internal runs the connect middlewares for a new socket, then accepts or refuses it */
   addSocket(client: Client, auth: Record<string, unknown>): void {
+    // a client that held a session asks for it back: same id, rooms, data and what it missed
+    if (this.server.recovery.resume(client, this.name, auth)) return;
+    if ('pid' in auth || 'offset' in auth) {
+      const { pid: _pid, offset: _offset, ...rest } = auth;
+      auth = rest;
+    }
     const socket = new Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>(this, client, auth);
     runMiddlewares(this._fns, [socket], (err) => {
       if (client.conn.readyState !== 'open') {
@@ -225,6 +253,11 @@ export class Namespace<
       this.emitGuarded('connect', socket);
       this.emitGuarded('connection', socket);
     });
+  }
+
+  /** The recovery offset for the next event sent without an ack; undefined when recovery is off. */
+  nextOffset(): string | undefined {
+    return this.server.recovery.enabled ? this.server.offsets.next().text : undefined;
   }
 
   /** Emits a namespace event; a throwing listener is logged, never thrown into the transport. */

@@ -1,6 +1,6 @@
 // A socket held by another node of the cluster, as fetchSockets() returns it with a cluster adapter.
 import type { Adapter, Room } from '../adapter/adapter';
-import type { DefaultEventsMap, EventNames, EventParams, EventsMap } from './events';
+import type { DefaultEventsMap, EventNames, EventParams, EventsMap, EventWithoutAck } from './events';
 import type { Handshake } from './handshake';
 
 /** What a cluster adapter tells about a remote socket. */
@@ -31,7 +31,11 @@ export class RemoteSocket<EmitEvents extends EventsMap = DefaultEventsMap, Socke
     return { rooms: new Set([this.id]), except: new Set() };
   }
 
-  emit<Ev extends EventNames<EmitEvents>>(ev: Ev, ...args: EventParams<EmitEvents, Ev>): boolean {
+  /** Events without an ack only: a socket on another node has no way to answer through the adapter. */
+  emit<Ev extends EventNames<EmitEvents>>(
+    ev: EventWithoutAck<EmitEvents, Ev, 'a RemoteSocket cannot wait for an ack'>,
+    ...args: EventParams<EmitEvents, Ev>
+  ): boolean {
     this.adapter.broadcast({ type: 2, nsp: '', data: [ev, ...args] }, this.only);
     return true;
   }

@@ -7,8 +7,30 @@ import type { EngineServer } from '../engine/server';
 import type { Logger } from '../logger';
 import type { Room } from '../adapter/adapter';
 import { Client, type ClientHost } from './client';
-import type { DefaultEventsMap, EventNames, EventParams, EventsMap } from './events';
-import { Namespace, type ConnectMiddleware, type NamespaceHost } from './namespace';
+import type { DeliveryHost, DeliveryMetrics } from './delivery';
+import { Offsets } from './offsets';
+import type { OutboxLimits } from './outbox';
+import { Recovery } from './recovery';
+import { TrackingEncoder } from './tracking-encoder';
+import type { SessionStore } from '../store/session-store';
+import type {
+  AckEvent,
+  DecorateAcknowledgementsWithMultipleResponses,
+  DecorateAcknowledgementsWithTimeoutAndMultipleResponses,
+  DefaultEventsMap,
+  EmitWithAckArgs,
+  EmitWithAckResult,
+  EventNames,
+  EventParams,
+  EventsMap,
+  EventWithoutAck,
+  EventWithTimeout,
+  NotReserved,
+  ReservedOrUserEventNames,
+  ReservedOrUserListener,
+  ServerSideReservedEventName,
+} from './events';
+import { Namespace, type ConnectMiddleware, type NamespaceHost, type NamespaceReservedEvents } from './namespace';
 import { ParentNamespace, toMatcher, type NamespaceMatcher } from './parent-namespace';
 import type { Socket } from './socket';
 
@@ -29,6 +51,12 @@ export interface IoOptions {
   /** Remove dynamic child namespaces once their last socket leaves. @default false */
   cleanupEmptyChildNamespaces: boolean;
   logger: Logger;
+  /** ms a session waits for its client after losing its transport; 0 turns recovery off. */
+  reconnectTimeout: number;
+  /** Where suspended sessions wait. */
+  sessionStore: SessionStore;
+  /** Bounds of each socket's send queue and replay log. */
+  limits: OutboxLimits;
 }
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- socket.io's defaults for the four generics */
@@ -40,7 +68,13 @@ export class IoServer<
 > implements NamespaceHost, ClientHost {
   /* eslint-enable @typescript-eslint/no-explicit-any */
   readonly engine: EngineServer;
-  readonly encoder: Encoder;
+  /** The codec's encoder, wrapped to describe each encoded packet once for delivery. */
+  readonly encoder: TrackingEncoder;
+  readonly offsets: Offsets;
+  /** Counters: recovery outcomes, queue refusals, slow-consumer closes. */
+  readonly metrics: DeliveryMetrics;
+  readonly delivery: DeliveryHost;
+  readonly recovery: Recovery;
   readonly codec: Codec;
   readonly connectTimeout: number;
   readonly log: Logger;
@@ -55,7 +89,17 @@ export class IoServer<
     this.engine = engine;
     this.opts = opts;
     this.codec = opts.codec;
-    this.encoder = opts.codec.encoder;
+    this.offsets = new Offsets();
+    this.encoder = new TrackingEncoder(opts.codec.encoder, this.offsets);
+    this.metrics = { recovered: 0, expired: 0, unknownSession: 0, gap: 0, queueRefused: 0, slowConsumer: 0 };
+    this.delivery = { encoder: this.encoder, limits: opts.limits, metrics: this.metrics };
+    this.recovery = new Recovery({
+      reconnectTimeout: opts.reconnectTimeout,
+      store: opts.sessionStore,
+      offsets: this.offsets,
+      metrics: this.metrics,
+      log: opts.logger,
+    });
     this.connectTimeout = opts.connectTimeout;
     this.log = opts.logger;
     this.attachFn = attach;
@@ -152,22 +196,31 @@ export class IoServer<
     return this;
   }
 
+  /** The main namespace's events (connection, new_namespace…) and the ServerSideEvents of other servers. */
+  on<Ev extends ReservedOrUserEventNames<NamespaceReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, ServerSideEvents>>(
+    ev: Ev,
+    listener: ReservedOrUserListener<NamespaceReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, ServerSideEvents, Ev>,
+  ): this;
   on(ev: string, listener: (...args: any[]) => void): this { // eslint-disable-line @typescript-eslint/no-explicit-any
     this.sockets.on(ev as 'connection', listener);
     return this;
   }
 
+  once<Ev extends ReservedOrUserEventNames<NamespaceReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, ServerSideEvents>>(
+    ev: Ev,
+    listener: ReservedOrUserListener<NamespaceReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, ServerSideEvents, Ev>,
+  ): this;
   once(ev: string, listener: (...args: any[]) => void): this { // eslint-disable-line @typescript-eslint/no-explicit-any
     this.sockets.once(ev as 'connection', listener);
     return this;
   }
 
-  off(ev: string, listener: (...args: unknown[]) => void): this {
+  off(ev: string, listener: (...args: any[]) => void): this { // eslint-disable-line @typescript-eslint/no-explicit-any -- takes back any typed listener
     this.sockets.off(ev, listener);
     return this;
   }
 
-  removeListener(ev: string, listener: (...args: unknown[]) => void): this {
+  removeListener(ev: string, listener: (...args: any[]) => void): this { // eslint-disable-line @typescript-eslint/no-explicit-any -- as off()
     return this.off(ev, listener);
   }
 
@@ -184,7 +237,7 @@ export class IoServer<
     return this.sockets.listenerCount(ev);
   }
 
-  emit<Ev extends EventNames<EmitEvents>>(ev: Ev, ...args: EventParams<EmitEvents, Ev>): boolean {
+  emit<Ev extends EventNames<EmitEvents>>(ev: EventWithoutAck<EmitEvents, Ev>, ...args: EventParams<EmitEvents, Ev>): boolean {
     return (this.sockets.emit as (ev: unknown, ...a: unknown[]) => boolean)(ev, ...(args as unknown[]));
   }
 
@@ -225,15 +278,24 @@ export class IoServer<
     return this.sockets.compress(compress);
   }
 
-  emitWithAck<Ev extends EventNames<EmitEvents>>(ev: Ev, ...args: unknown[]): Promise<unknown[]> {
-    return (this.sockets.emitWithAck as (ev: unknown, ...a: unknown[]) => Promise<unknown[]>)(ev, ...args);
+  emitWithAck<Ev extends EventNames<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>>>(
+    ev: EventWithTimeout<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, Ev>,
+    ...args: EmitWithAckArgs<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, Ev>
+  ): Promise<EmitWithAckResult<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, Ev>> {
+    return this.sockets.emitWithAck(ev, ...args);
   }
 
-  serverSideEmit<Ev extends EventNames<ServerSideEvents>>(ev: Ev, ...args: EventParams<ServerSideEvents, Ev>): boolean {
+  serverSideEmit<Ev extends EventNames<ServerSideEvents>>(
+    ev: NotReserved<Ev, ServerSideReservedEventName>,
+    ...args: EventParams<DecorateAcknowledgementsWithTimeoutAndMultipleResponses<ServerSideEvents>, Ev>
+  ): boolean {
     return this.sockets.serverSideEmit(ev, ...args);
   }
 
-  serverSideEmitWithAck<Ev extends EventNames<ServerSideEvents>>(ev: Ev, ...args: unknown[]): Promise<unknown[]> {
+  serverSideEmitWithAck<Ev extends EventNames<ServerSideEvents>>(
+    ev: AckEvent<ServerSideEvents, Ev>,
+    ...args: EmitWithAckArgs<ServerSideEvents, Ev>
+  ): Promise<Array<EmitWithAckResult<ServerSideEvents, Ev>>> {
     return this.sockets.serverSideEmitWithAck(ev, ...args);
   }
 
@@ -279,8 +341,13 @@ export class IoServer<
 
   /** Disconnects every socket ('server shutting down'), closes the adapters and the engine. */
   close(fn?: (err?: Error) => void): Promise<void> {
+    this.recovery.closeAll('server shutting down');
     for (const nsp of this._nsps.values()) {
-      for (const socket of [...nsp.sockets.values()]) socket.client.close('server shutting down');
+      for (const socket of [...nsp.sockets.values()]) {
+        const current = socket.client.current;
+        if (current) current.close('server shutting down');
+        else socket.onClose('server shutting down');
+      }
       void nsp.adapter.close();
     }
     this.engine.close();

@@ -9,7 +9,9 @@ import { generateId } from '../util/ids';
 import { callApp } from './app-call';
 import { BroadcastOperator } from './broadcast';
 import type { Client } from './client';
+import { Delivery, type DeliveryOwner } from './delivery';
 import type {
+  AckEvent,
   DecorateAcknowledgements,
   DecorateAcknowledgementsWithMultipleResponses,
   DefaultEventsMap,
@@ -18,6 +20,7 @@ import type {
   EventNames,
   EventParams,
   EventsMap,
+  NotReserved,
   ReservedOrUserListener,
 } from './events';
 import { buildHandshake, type Handshake } from './handshake';
@@ -50,6 +53,9 @@ type PacketMiddleware = (event: unknown[], next: Next) => unknown;
 
 const NO_FLAGS: BroadcastFlags = Object.freeze({});
 
+/** Events the server side of a socket emits locally (recovery and the send queue); not accepted from clients. */
+const SERVER_EVENTS: ReadonlySet<string> = new Set(['interrupted', 'resumed', 'drain', 'error']);
+
 /**
  * A client's connection to one namespace. `conn` is the same object as the classic API's
  * connection: `io.on('connect', (conn) => conn.send(...))` hands you one of these.
@@ -62,7 +68,12 @@ export class Socket<
 > extends EventEmitter {
   readonly id: string;
   readonly nsp: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
-  readonly client: Client;
+  /** The socket's way out: its current connection, send queue and replay log (socket.io's `client`). */
+  readonly client: Delivery;
+  /** Private session id the client presents to recover (undefined when recovery is off). */
+  pid: string | undefined;
+  /** True once the session came back after a lost transport. */
+  recovered = false;
   readonly handshake: Handshake;
   /** Free storage for the app, kept across the session (and shared with fetchSockets()). */
   data: SocketData = {} as SocketData;
@@ -75,12 +86,12 @@ export class Socket<
   private readonly fns: PacketMiddleware[] = [];
   private anyListeners: AnyListener[] | undefined;
   private anyOutgoingListeners: AnyListener[] | undefined;
-  protected readonly log: Logger;
+  readonly log: Logger;
 
   constructor(nsp: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, client: Client, auth: Record<string, unknown>) {
     super({ captureRejections: true });
     this.nsp = nsp;
-    this.client = client;
+    this.client = new Delivery(this as unknown as DeliveryOwner, client, nsp.server.delivery, nsp.server.recovery.enabled);
     this.id = generateId();
     this.handshake = buildHandshake(client.request, client.conn.remoteAddress, auth);
     this.log = client.conn.log.child({ nsp: nsp.name, socketId: this.id });
@@ -132,7 +143,7 @@ export class Socket<
   // --- emitting ---
 
   /** Sends an event to this client; a trailing function is called with the client's answer. */
-  override emit<Ev extends EventNames<EmitEvents>>(ev: Ev, ...args: EventParams<EmitEvents, Ev>): boolean {
+  override emit<Ev extends EventNames<EmitEvents>>(ev: NotReserved<Ev>, ...args: EventParams<EmitEvents, Ev>): boolean {
     if (typeof ev === 'string' && RESERVED_EVENTS.has(ev)) throw new Error(`"${ev}" is a reserved event name`);
     const data: unknown[] = [ev, ...(args as unknown[])];
     const packet: Packet = { type: PacketType.EVENT, nsp: this.nsp.name, data };
@@ -144,14 +155,33 @@ export class Socket<
       const id = this.nsp._ids++;
       this.registerAck(id, last as AckFn, flags.timeout);
       packet.id = id;
+    } else {
+      // the client records the last argument of each event as its recovery position (PROTOCOL.md §3)
+      const offset = this.nsp.nextOffset();
+      if (offset !== undefined) data.push(offset);
     }
     this.notifyOutgoingListeners(packet);
-    this.client.sendPacket(packet, flags);
-    return true;
+    // false: refused (queue full, or the session has ended); 'drain' tells when there is room again
+    return this.client.sendPacket(packet, flags);
+  }
+
+  /** Like emit(), but a refusal throws: SocketIOError ERR_QUEUE_FULL, or ERR_DESTROYED once the session ended. */
+  enqueue<Ev extends EventNames<EmitEvents>>(ev: NotReserved<Ev>, ...args: EventParams<EmitEvents, Ev>): void {
+    if (!(this.emit as (ev: unknown, ...a: unknown[]) => boolean)(ev, ...(args as unknown[]))) throw Delivery.errorFor(this.client.ended);
+  }
+
+  /** Resolves once everything queued so far was handed to the transport (rejects if the session ends first). */
+  flushed(): Promise<void> {
+    return this.client.flushed();
+  }
+
+  /** True while the transport is lost and the session waits for its client (emits are queued). */
+  get interrupted(): boolean {
+    return this.connected && this.client.current === undefined;
   }
 
   /** Emits and resolves with the client's answer (rejects on timeout when timeout() was set). */
-  emitWithAck<Ev extends EventNames<EmitEvents>>(ev: Ev, ...args: EmitWithAckArgs<EmitEvents, Ev>): Promise<EmitWithAckResult<EmitEvents, Ev>> {
+  emitWithAck<Ev extends EventNames<EmitEvents>>(ev: AckEvent<EmitEvents, Ev>, ...args: EmitWithAckArgs<EmitEvents, Ev>): Promise<EmitWithAckResult<EmitEvents, Ev>> {
     const withTimeout = this.flags.timeout !== undefined;
     return new Promise((resolve, reject) => {
       const callback = withTimeout
@@ -292,7 +322,7 @@ export class Socket<
     }
     // already leaving (called from a disconnecting listener): nothing more to tell the client
     if (this.left) return this;
-    this.client.sendPacket({ type: PacketType.DISCONNECT, nsp: this.nsp.name }, NO_FLAGS);
+    this.client.sendControl({ type: PacketType.DISCONNECT, nsp: this.nsp.name });
     this.onClose('server namespace disconnect');
     return this;
   }
@@ -303,7 +333,44 @@ export class Socket<
   onConnect(): void {
     this.connected = true;
     void this.join(this.id);
-    this.client.sendPacket({ type: PacketType.CONNECT, nsp: this.nsp.name, data: { sid: this.id } }, NO_FLAGS);
+    const recovery = this.nsp.server.recovery;
+    if (recovery.enabled) this.pid = generateId();
+    this.sendConnectReply();
+    recovery.register(this);
+  }
+
+  private sendConnectReply(): void {
+    this.client.sendControl({ type: PacketType.CONNECT, nsp: this.nsp.name, data: this.pid ? { sid: this.id, pid: this.pid } : { sid: this.id } });
+  }
+
+  /** @internal the transport is gone: wait for the client (recovery) or leave */
+  onTransportLost(reason: DisconnectReason, description?: unknown): void {
+    if (!this.nsp.server.recovery.suspend(this, reason)) this.onClose(reason, description);
+  }
+
+  /** @internal recovery kept the session: its transport is gone for now */
+  onSuspend(reason: string): void {
+    this.emitOwn('interrupted', reason);
+  }
+
+  /** @internal recovery brought the session back on `client` (missed packets already resent) */
+  onResume(client: Client): void {
+    this.recovered = true;
+    client.connectDone(this.nsp.name, this as unknown as Socket);
+    this.sendConnectReply();
+    this.emitOwn('resumed');
+  }
+
+  /** @internal the client stopped reading: its connection ends, and with it the session */
+  onSlowConsumer(): void {
+    const current = this.client.current;
+    if (current) current.close('slow consumer');
+    else this.onClose('slow consumer');
+  }
+
+  /** @internal room again after a refused send */
+  onDrain(): void {
+    this.emitOwn('drain');
   }
 
   /** @internal the socket will never connect: rooms a middleware joined belong to nobody */
@@ -317,7 +384,7 @@ export class Socket<
     this.discard();
     const data: Record<string, unknown> = { message: err.message };
     if (err.data !== undefined) data.data = err.data;
-    this.client.sendPacket({ type: PacketType.CONNECT_ERROR, nsp: this.nsp.name, data }, NO_FLAGS);
+    this.client.sendControl({ type: PacketType.CONNECT_ERROR, nsp: this.nsp.name, data });
   }
 
   /** @internal a decoded packet for this namespace */
@@ -341,6 +408,11 @@ export class Socket<
 
   private onEvent(packet: Packet): void {
     const args = packet.data as unknown[];
+    if (SERVER_EVENTS.has(args[0] as string)) {
+      // the server side emits these itself; a client must not fake them
+      this.log.warn({ code: 'ERR_BAD_PACKET', event: args[0] }, 'event name reserved for the server side dropped');
+      return;
+    }
     if (packet.id !== undefined) args.push(this.ackFor(packet.id));
     const any = this.anyListeners;
     if (any && any.length > 0) {
@@ -442,6 +514,8 @@ export class Socket<
     this.adapter.delAll(this.id);
     this.nsp.removeSocket(this);
     this.client.removeSocket(this);
+    this.nsp.server.recovery.forget(this);
+    this.client.end();
     this.connected = false;
     this.emitOwn('disconnect', reason, description);
     this.nsp.emitClassicDisconnect(this, reason);

@@ -52,7 +52,9 @@ for (const [name, transports] of TRANSPORT_SETS) {
       const mainSocket = serverSocketOf(io, main);
       const adminSocket = serverSocketOf(io, admin, '/admin');
       assert.equal(adminSocket.conn, mainSocket.conn);
-      assert.equal(adminSocket.client, mainSocket.client);
+      // socket.client is each socket's own link (send queue, replay log); the connection under it is shared
+      assert.equal(adminSocket.client.conn, mainSocket.client.conn);
+      assert.equal(adminSocket.client.sockets, mainSocket.client.sockets);
       assert.notEqual(adminSocket.id, mainSocket.id);
       assert.equal(io.engine.clientsCount, 1);
       adminSocket.on('echo', (v: unknown, ack: (v: unknown) => void) => ack(['admin', v]));

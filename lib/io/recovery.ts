@@ -1,0 +1,174 @@
+// Sessions that outlive their transport: suspend on a lost transport, resume on the client's recovery
+// CONNECT (same id, rooms, data, missed packets), end after reconnectTimeout.
+import type { Logger } from '../logger';
+import type { SessionStore } from '../store/session-store';
+import type { Client } from './client';
+import type { DeliveryMetrics } from './delivery';
+import type { Offsets } from './offsets';
+
+/** Transport losses a session survives; anything else (a protocol violation, a server close) ends it. */
+const RECOVERABLE = new Set(['transport close', 'transport error', 'ping timeout']);
+
+/** The slice of a Socket recovery works with. */
+export interface RecoverableSocket {
+  readonly id: string;
+  readonly pid: string | undefined;
+  readonly nsp: { readonly name: string };
+  readonly connected: boolean;
+  readonly rooms: Set<string | number>;
+  readonly data: unknown;
+  readonly acks: Map<number, unknown>;
+  readonly client: import('./delivery').Delivery;
+  /** Leaves for good with `reason` ('disconnect' fires). */
+  onClose(reason: string, description?: unknown): void;
+  /** The transport is gone, the session waits ('interrupted' fires). */
+  onSuspend(reason: string): void;
+  /** Back on `client`: CONNECT reply and 'resumed'. */
+  onResume(client: Client): void;
+}
+
+interface Away {
+  readonly socket: RecoverableSocket;
+  readonly reason: string;
+  readonly timer: NodeJS.Timeout;
+}
+
+export interface RecoveryOptions {
+  /** ms a session waits for its client; 0 turns recovery off. */
+  readonly reconnectTimeout: number;
+  readonly store: SessionStore;
+  readonly offsets: Offsets;
+  readonly metrics: DeliveryMetrics;
+  readonly log: Logger;
+}
+
+export class Recovery {
+  readonly enabled: boolean;
+  private readonly opts: RecoveryOptions;
+  /** Sessions with a live transport, by pid (a recovery CONNECT may arrive before we notice it died). */
+  private readonly live = new Map<string, RecoverableSocket>();
+  private readonly away = new Map<string, Away>();
+
+  constructor(opts: RecoveryOptions) {
+    this.opts = opts;
+    this.enabled = opts.reconnectTimeout > 0;
+  }
+
+  /** Sessions waiting for their client right now. */
+  get suspended(): number {
+    return this.away.size;
+  }
+
+  register(socket: RecoverableSocket): void {
+    if (socket.pid) this.live.set(socket.pid, socket);
+  }
+
+  /** The transport under `socket` is gone: keep the session if the reason allows; false = end it. */
+  suspend(socket: RecoverableSocket, reason: string): boolean {
+    const pid = socket.pid;
+    if (!this.enabled || !pid || !socket.connected || !RECOVERABLE.has(reason) || this.away.has(pid)) return false;
+    this.live.delete(pid);
+    socket.client.detach();
+    const timer = setTimeout(onExpired, this.opts.reconnectTimeout, this, pid);
+    this.away.set(pid, { socket, reason, timer });
+    const outbox = socket.client.outbox;
+    void this.opts.store.keep({
+      pid,
+      sid: socket.id,
+      nsp: socket.nsp.name,
+      rooms: [...socket.rooms],
+      data: socket.data,
+      missed: outbox ? outbox.snapshot() : [],
+      lostThrough: outbox ? outbox.lostThrough : -Infinity,
+      expiresAt: Date.now() + this.opts.reconnectTimeout,
+    });
+    socket.onSuspend(reason);
+    return true;
+  }
+
+  /** @internal reconnectTimeout passed without the client */
+  expire(pid: string): void {
+    const entry = this.away.get(pid);
+    if (!entry) return;
+    this.away.delete(pid);
+    void this.opts.store.expire(pid);
+    this.opts.metrics.expired++;
+    this.opts.log.debug({ pid, socketId: entry.socket.id, reason: entry.reason }, 'session expired');
+    entry.socket.onClose(entry.reason);
+  }
+
+  /** The session ended (any reason): forget it everywhere. */
+  forget(socket: RecoverableSocket): void {
+    const pid = socket.pid;
+    if (!pid) return;
+    this.live.delete(pid);
+    const entry = this.away.get(pid);
+    if (entry) {
+      clearTimeout(entry.timer);
+      this.away.delete(pid);
+    }
+    void this.opts.store.expire(pid);
+  }
+
+  /**
+   * A CONNECT with `pid` (and `offset`): resumes the session on `client` when it can, sending what the
+   * client missed first. False when it cannot (unknown, expired, a gap): the caller connects afresh.
+   */
+  resume(client: Client, nspName: string, auth: Record<string, unknown>): boolean {
+    const pid = auth.pid;
+    if (!this.enabled || typeof pid !== 'string') return false;
+    const entry = this.away.get(pid);
+    const socket = entry?.socket ?? this.live.get(pid);
+    if (!socket || socket.nsp.name !== nspName) {
+      this.opts.metrics.unknownSession++;
+      this.opts.log.debug({ pid }, 'recovery: unknown session');
+      return false;
+    }
+    const offsetText = auth.offset;
+    const clientOffset = this.opts.offsets.parse(offsetText);
+    const outbox = socket.client.outbox;
+    const plan =
+      offsetText !== undefined && clientOffset === undefined
+        ? ({ ok: false, reason: 'gap' } as const)
+        : outbox
+          ? outbox.plan(clientOffset, (id) => socket.acks.has(id))
+          : ({ ok: true, packets: [] } as const);
+    if (!plan.ok) {
+      this.opts.metrics.gap++;
+      this.opts.log.info({ pid, socketId: socket.id, offset: typeof offsetText === 'string' ? offsetText : undefined }, 'recovery failed: packets were lost');
+      socket.onClose(entry?.reason ?? 'transport close', 'recovery failed');
+      return false;
+    }
+    if (entry) {
+      clearTimeout(entry.timer);
+      this.away.delete(pid);
+    } else {
+      // half-open: the client is back before we noticed its old transport died; take the session over
+      const stale = socket.client.current;
+      socket.client.detach();
+      stale?.removeSocket(socket as never);
+      stale?.close('transport close');
+    }
+    void this.opts.store.restore(pid);
+    socket.client.attach(client, plan.packets);
+    this.live.set(pid, socket);
+    this.opts.metrics.recovered++;
+    this.opts.log.debug({ pid, socketId: socket.id, replayed: plan.packets.length }, 'session recovered');
+    socket.onResume(client);
+    return true;
+  }
+
+  /** Ends every waiting session (server closing). */
+  closeAll(reason: string): void {
+    for (const pid of [...this.away.keys()]) {
+      const entry = this.away.get(pid) as Away;
+      clearTimeout(entry.timer);
+      this.away.delete(pid);
+      entry.socket.onClose(reason);
+    }
+  }
+}
+
+function onExpired(recovery: Recovery, pid: string): void {
+  recovery.expire(pid);
+}
