@@ -53,9 +53,15 @@ export const ERROR_CODES = {
   ERR_TRANSPORT_OVERLAP: { message: 'overlapping %s requests for one session', http: 400 },
   ERR_UPGRADE_REFUSED: { message: 'upgrade refused: %s', http: 400 },
   ERR_SERVER_CLOSING: { message: 'server is closing', http: 503 },
+  ERR_TOO_MANY_CONNECTIONS: { message: '%s: %d sessions, limit %d', http: 503, eio: 3 },
+  ERR_TOO_MANY_HANDSHAKES: { message: 'more than %d handshakes per second from %s', http: 429, eio: 3 },
+  ERR_RATE_LIMITED: { message: 'inbound %s over %d per second', wsClose: 1008 },
+  ERR_QUERY_TOO_LONG: { message: 'query string of %d characters, limit %d', http: 400, eio: 3 },
+  ERR_ADDRESS_MISMATCH: { message: 'session used from another address', http: 400, eio: 1 },
+  ERR_BODY_TIMEOUT: { message: 'request body did not arrive within %d ms', http: 408 },
   ERR_DESTROYED: { message: 'the session has ended: nothing more can be sent on it' },
   ERR_QUEUE_FULL: { message: 'the send queue is full: wait for the socket\'s "drain" event' },
-  ERR_SLOW_CONSUMER: { message: 'the client does not read what it is sent (queue over its bound)' },
+  ERR_SLOW_CONSUMER: { message: 'the client does not read what it is sent (queue over its bound)', wsClose: 1008 },
 } as const satisfies Record<string, CodeEntry>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

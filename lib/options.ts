@@ -58,6 +58,24 @@ export interface EngineOptions {
   origins?: string[] | '*';
   /** A pino logger (or anything with its level methods and child). @default pino at 'warn' */
   logger?: Logger;
+  /** Sessions the server holds at once (the seed's MaxConnections); 0 = no cap. Over it: 503. @default 0 */
+  maxConnections?: number;
+  /** Sessions one remote address may hold at once; 0 = no cap. Over it: 429. @default 0 */
+  maxConnectionsPerAddress?: number;
+  /** Handshakes one remote address may make per second (burst: twice that); 0 = no cap. Over it: 429. @default 0 */
+  maxHandshakesPerSecond?: number;
+  /**
+   * Inbound budget of each session (token bucket, refilled continuously; the burst is twice the rate).
+   * Every packet counts, pings and pongs and WebSocket control frames too. `false` turns it off.
+   * @default { packetsPerSecond: 5000, bytesPerSecond: 4 MiB }
+   */
+  inboundRate?: false | { packetsPerSecond?: number; bytesPerSecond?: number };
+  /** Refuse requests for a session from another remote address than the one that created it. @default true */
+  bindSessionToAddress?: boolean;
+  /** Longest query string accepted, in characters. @default 4096 */
+  maxQueryLength?: number;
+  /** ms a polling POST body may take to arrive. @default 10000 */
+  bodyTimeout?: number;
 }
 
 export interface ResolvedEngineOptions {
@@ -74,9 +92,23 @@ export interface ResolvedEngineOptions {
   readonly perMessageDeflate: boolean | Record<string, unknown>;
   readonly origins: readonly string[] | '*';
   readonly logger: Logger;
+  readonly maxConnections: number;
+  readonly maxConnectionsPerAddress: number;
+  readonly maxHandshakesPerSecond: number;
+  readonly inboundRate: Readonly<{ packetsPerSecond: number; bytesPerSecond: number }> | undefined;
+  readonly bindSessionToAddress: boolean;
+  readonly maxQueryLength: number;
+  readonly bodyTimeout: number;
 }
 
 const KNOWN_TRANSPORTS: readonly TransportName[] = ['polling', 'websocket'];
+
+function nonNegativeInt(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new SocketIOError('ERR_INVALID_OPTION', name, 'an integer >= 0', String(value));
+  }
+  return value;
+}
 
 function positiveInt(name: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
@@ -150,5 +182,18 @@ export function resolveEngineOptions(input: EngineOptions = {}, defaultPath = '/
     perMessageDeflate: input.perMessageDeflate ?? false,
     origins: origins === '*' ? '*' : Object.freeze([...origins]),
     logger: input.logger ?? createDefaultLogger('express-socket.io'),
+    maxConnections: nonNegativeInt('maxConnections', input.maxConnections ?? 0),
+    maxConnectionsPerAddress: nonNegativeInt('maxConnectionsPerAddress', input.maxConnectionsPerAddress ?? 0),
+    maxHandshakesPerSecond: nonNegativeInt('maxHandshakesPerSecond', input.maxHandshakesPerSecond ?? 0),
+    inboundRate:
+      input.inboundRate === false
+        ? undefined
+        : Object.freeze({
+            packetsPerSecond: positiveInt('inboundRate.packetsPerSecond', input.inboundRate?.packetsPerSecond ?? 5000),
+            bytesPerSecond: positiveInt('inboundRate.bytesPerSecond', input.inboundRate?.bytesPerSecond ?? 4 * 1024 * 1024),
+          }),
+    bindSessionToAddress: input.bindSessionToAddress ?? true,
+    maxQueryLength: positiveInt('maxQueryLength', input.maxQueryLength ?? 4096),
+    bodyTimeout: positiveInt('bodyTimeout', input.bodyTimeout ?? 10000),
   });
 }

@@ -28,7 +28,7 @@ export function answerEmpty(res: ServerResponse, status: number, headers?: Recor
   res.end();
 }
 
-const STATUS_LINES: Record<number, string> = { 400: 'Bad Request', 403: 'Forbidden', 503: 'Service Unavailable' };
+const STATUS_LINES: Record<number, string> = { 400: 'Bad Request', 403: 'Forbidden', 429: 'Too Many Requests', 503: 'Service Unavailable' };
 
 /**
  * Refuses a WebSocket upgrade on the raw socket, byte for byte like engine.io's abortUpgrade

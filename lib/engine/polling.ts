@@ -20,6 +20,10 @@ export interface PollingOptions {
   readonly compressionThreshold: number | undefined;
   /** Called when a POST body is refused for its size (for the log line): declared or received bytes. */
   readonly onPayloadTooLarge: (size: number, limit: number) => void;
+  /** ms a POST body may take to arrive. */
+  readonly bodyTimeout: number;
+  /** Called when a POST body did not arrive in time (for the log line). */
+  readonly onBodyTimeout: (timeout: number) => void;
 }
 
 const NO_STORE = 'no-store';
@@ -103,21 +107,44 @@ export class PollingTransport extends Transport {
       this.onParsedBody(req, res);
       return;
     }
+    // a compressed body is measured after decompression, while it is read: a bomb stops at the limit
+    const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
+    const inflate = encoding === 'gzip' ? zlib.createGunzip() : encoding === 'deflate' ? zlib.createInflate() : encoding === 'br' ? zlib.createBrotliDecompress() : undefined;
+    if (!inflate && encoding !== 'identity') {
+      answerEmpty(res, 415);
+      return;
+    }
+    const source = inflate ? req.pipe(inflate) : req;
     this.postReq = req;
     const chunks: Buffer[] = [];
     let size = 0;
     let refused = false;
+    const refuse = (status: number): void => {
+      refused = true;
+      cleanup();
+      inflate?.destroy();
+      answerEmpty(res, status, { Connection: 'close' });
+    };
+    // a body trickling in byte by byte (slowloris) must not hold the session's POST slot forever
+    const timer = setTimeout(() => {
+      this.opts.onBodyTimeout(this.opts.bodyTimeout);
+      refuse(408);
+      req.destroy();
+    }, this.opts.bodyTimeout);
     const onData = (chunk: Buffer): void => {
       size += chunk.length;
       if (size > limit) {
         // refused as soon as the count crosses the limit; `size` is what had arrived by then
-        refused = true;
-        cleanup();
         this.opts.onPayloadTooLarge(size, limit);
-        answerEmpty(res, 413, { Connection: 'close' });
+        refuse(413);
         return;
       }
       chunks.push(chunk);
+    };
+    const onInflateError = (): void => {
+      if (refused) return;
+      refuse(400);
+      this.handler.onTransportError(this, 'parse error', 'bad compressed body');
     };
     const onEnd = (): void => {
       cleanup();
@@ -131,13 +158,16 @@ export class PollingTransport extends Transport {
       if (!refused) this.handler.onTransportError(this, 'transport error', 'data request connection closed prematurely');
     };
     const cleanup = (): void => {
-      req.removeListener('data', onData);
-      req.removeListener('end', onEnd);
+      clearTimeout(timer);
+      source.removeListener('data', onData);
+      source.removeListener('end', onEnd);
+      inflate?.removeListener('error', onInflateError);
       req.removeListener('close', onClose);
       if (this.postReq === req) this.postReq = undefined;
     };
-    req.on('data', onData);
-    req.on('end', onEnd);
+    source.on('data', onData);
+    source.on('end', onEnd);
+    inflate?.on('error', onInflateError);
     req.on('close', onClose);
   }
 

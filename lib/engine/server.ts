@@ -13,6 +13,7 @@ import { answerPreflight, OriginPolicy, OriginVerdict, setCorsHeaders } from './
 import { PollingTransport, type PollingOptions } from './polling';
 import { EngineSocket } from './session';
 import { serializeCookie } from './cookie';
+import { Admission } from './admission';
 import { WebSocketTransport } from './websocket';
 
 /** Passed with every `connection_error`: what was refused and why. */
@@ -56,18 +57,25 @@ export class EngineServer extends EventEmitter<EngineServerEvents> {
   private readonly log: Logger;
   private readonly origins: OriginPolicy;
   private readonly wss: WebSocketServer;
+  private readonly admission: Admission;
   private closing = false;
+  /** Refusals and faults by code, since start: what the logs say, as numbers. */
+  readonly metrics: Partial<Record<ErrorCode, number>> = {};
 
   constructor(opts: ResolvedEngineOptions) {
     super();
     this.opts = opts;
     this.log = opts.logger;
     this.origins = new OriginPolicy(opts.origins);
+    this.admission = new Admission(opts);
     this.wss = new WebSocketServer({
       noServer: true,
       clientTracking: false,
       maxPayload: opts.maxHttpBufferSize,
       perMessageDeflate: opts.perMessageDeflate,
+      // pings are answered by the session, which counts them against the inbound budget and will not
+      // queue pongs for a peer that does not read them
+      autoPong: false,
     });
     // the sessions never read this error: ws reports it to the WebSocket instead
     this.wss.on('error', () => {});
@@ -130,7 +138,7 @@ export class EngineServer extends EventEmitter<EngineServerEvents> {
     this.verify(req, query, true, (refusal) => {
       if (refusal) {
         this.emitRefusal(req, refusal);
-        refuse(refusal.message ?? ENGINE_ERROR_MESSAGES[refusal.code], refusal.status === 503 ? 503 : 400);
+        refuse(refusal.message ?? ENGINE_ERROR_MESSAGES[refusal.code], refusal.status === 503 || refusal.status === 429 ? refusal.status : 400);
         return;
       }
       const sid = query.get('sid');
@@ -186,6 +194,11 @@ export class EngineServer extends EventEmitter<EngineServerEvents> {
       maxHttpBufferSize: this.opts.maxHttpBufferSize,
       compressionThreshold: this.opts.compressionThreshold,
       onPayloadTooLarge: (size, limit) => this.logTooLarge(id, req, size, limit),
+      bodyTimeout: this.opts.bodyTimeout,
+      onBodyTimeout: (timeout) => {
+        this.count('ERR_BODY_TIMEOUT');
+        this.log.warn({ code: 'ERR_BODY_TIMEOUT', sid: id, remoteAddress: remoteAddressOf(req), limit: timeout }, 'request body too slow');
+      },
     };
     const j = query.get('j');
     const transport = j === null ? new PollingTransport(pollingOpts) : new JsonpTransport(pollingOpts, j);
@@ -200,10 +213,12 @@ export class EngineServer extends EventEmitter<EngineServerEvents> {
     const log = this.log.child({ sid: id, transport: transport.name, remoteAddress });
     // the response and its buffers need not live as long as the session
     (req as { res?: unknown }).res = undefined;
-    const session = new EngineSocket(id, transport, req, remoteAddress, this.opts, log);
+    const session = new EngineSocket(id, transport, req, remoteAddress, this.opts, log, this.metrics);
     this.clients.set(id, session);
+    this.admission.opened(remoteAddress);
     session.once('close', () => {
       this.clients.delete(id);
+      this.admission.closed(remoteAddress);
     });
     session.open();
     log.debug('session opened');
@@ -213,6 +228,12 @@ export class EngineServer extends EventEmitter<EngineServerEvents> {
 
   /** The official check order (PROTOCOL.md §1.9): transport, sid, method, websocket-without-upgrade, allowRequest, EIO. */
   private verify(req: IncomingMessage, query: URLSearchParams, upgrade: boolean, done: (refusal?: Verdict) => void): void {
+    const url = req.url ?? '';
+    const queryLength = url.length - url.indexOf('?') - 1;
+    if (url.includes('?') && queryLength > this.opts.maxQueryLength) {
+      done({ code: EngineErrorCode.BAD_REQUEST, errorCode: 'ERR_QUERY_TOO_LONG', context: { size: queryLength, limit: this.opts.maxQueryLength } });
+      return;
+    }
     const transport = query.get('transport');
     if (!transport || !this.opts.transports.includes(transport as TransportName)) {
       done({ code: EngineErrorCode.UNKNOWN_TRANSPORT, errorCode: 'ERR_UNKNOWN_TRANSPORT', context: { transport } });
@@ -224,6 +245,11 @@ export class EngineServer extends EventEmitter<EngineServerEvents> {
       const session = isValidIdShape(sid) ? this.clients.get(sid) : undefined;
       if (!session) {
         done({ code: EngineErrorCode.UNKNOWN_SID, errorCode: 'ERR_UNKNOWN_SID', context: { sid: isValidIdShape(sid) ? sid : 'malformed' } });
+        return;
+      }
+      // the sid is in every URL: it must not let another address talk for the session (trust proxy aware)
+      if (this.opts.bindSessionToAddress && session.remoteAddress !== remoteAddressOf(req)) {
+        done({ code: EngineErrorCode.UNKNOWN_SID, errorCode: 'ERR_ADDRESS_MISMATCH', context: { sid, expected: session.remoteAddress } });
         return;
       }
       if (!upgrade && session.transport.name !== transport) {
@@ -255,6 +281,11 @@ export class EngineServer extends EventEmitter<EngineServerEvents> {
         done({ code: EngineErrorCode.BAD_REQUEST, status: 503, errorCode: 'ERR_SERVER_CLOSING', context: { name: 'SERVER_CLOSING' } });
         return;
       }
+      const refused = this.admission.check(remoteAddressOf(req), this.clients.size);
+      if (refused) {
+        done({ code: EngineErrorCode.BAD_REQUEST, status: refused.status, errorCode: refused.errorCode, message: refused.message, context: { limit: refused.limit, value: refused.value } });
+        return;
+      }
       done();
     };
     const { allowRequest } = this.opts;
@@ -263,10 +294,17 @@ export class EngineServer extends EventEmitter<EngineServerEvents> {
       return;
     }
     let answered = false;
+    // an allowRequest that never answers must not hold the request (or a half-open upgrade) forever
+    const deadline = setTimeout(() => {
+      if (answered) return;
+      answered = true;
+      done({ code: EngineErrorCode.FORBIDDEN, errorCode: 'ERR_FORBIDDEN', context: { message: 'allowRequest did not answer in time' } });
+    }, this.opts.upgradeTimeout);
     try {
       allowRequest(req, (message, success) => {
         if (answered) return;
         answered = true;
+        clearTimeout(deadline);
         if (!success) {
           // an empty message too falls back to 'Forbidden', as in engine.io's abortRequest
           done({ code: EngineErrorCode.FORBIDDEN, errorCode: 'ERR_FORBIDDEN', message: message || undefined, context: { message } });
@@ -278,13 +316,19 @@ export class EngineServer extends EventEmitter<EngineServerEvents> {
       this.log.error({ err }, 'allowRequest threw');
       if (!answered) {
         answered = true;
+        clearTimeout(deadline);
         done({ code: EngineErrorCode.FORBIDDEN, errorCode: 'ERR_FORBIDDEN', context: { message: 'allowRequest threw' } });
       }
     }
   }
 
+  private count(code: ErrorCode): void {
+    this.metrics[code] = (this.metrics[code] ?? 0) + 1;
+  }
+
   private emitRefusal(req: IncomingMessage, refusal: Verdict): void {
     const context = refusal.context ?? {};
+    this.count(refusal.errorCode);
     this.log.warn(
       { code: refusal.errorCode, remoteAddress: remoteAddressOf(req), method: req.method, ...context },
       'request refused',
@@ -298,6 +342,7 @@ export class EngineServer extends EventEmitter<EngineServerEvents> {
   }
 
   private refuseOrigin(req: IncomingMessage, query: URLSearchParams): void {
+    this.count('ERR_ORIGIN_REFUSED');
     const asked = query.get('sid');
     const sid = !asked ? undefined : isValidIdShape(asked) ? asked : 'malformed';
     this.log.warn({ code: 'ERR_ORIGIN_REFUSED', sid, remoteAddress: remoteAddressOf(req), origin: req.headers.origin }, 'origin refused');
@@ -305,6 +350,7 @@ export class EngineServer extends EventEmitter<EngineServerEvents> {
   }
 
   private logTooLarge(sid: string, req: IncomingMessage, size: number | string, limit: number): void {
+    this.count('ERR_PAYLOAD_TOO_LARGE');
     this.log.warn({ code: 'ERR_PAYLOAD_TOO_LARGE', sid, remoteAddress: remoteAddressOf(req), size, limit }, 'payload too large');
   }
 

@@ -5,6 +5,8 @@ import { EnginePacketType, toBuffer, type EnginePacket, type RawData } from '../
 import { isLevelEnabled, type Logger } from '../logger';
 import type { ResolvedEngineOptions } from '../options';
 import type { Transport, TransportHandler } from './transport';
+import { describeCode, type ErrorCode } from '../errors';
+import { TokenBucket } from '../util/token-bucket';
 
 export type ReadyState = 'opening' | 'open' | 'closing' | 'closed';
 
@@ -67,6 +69,10 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> implements Tr
   /** Whether a packet other than pong already restarted the current pong wait (once per ping). */
   private pongWaitRestarted = false;
   private probe: Transport | undefined;
+  private readonly metrics: Partial<Record<ErrorCode, number>>;
+  /** Inbound budget (packets and bytes per second), when `inboundRate` is on. */
+  private readonly packetBudget: TokenBucket | undefined;
+  private readonly byteBudget: TokenBucket | undefined;
   private probeTimer: NodeJS.Timeout | undefined;
   private noopTimer: NodeJS.Timeout | undefined;
 
@@ -77,8 +83,14 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> implements Tr
     remoteAddress: string,
     opts: ResolvedEngineOptions,
     log: Logger,
+    metrics: Partial<Record<ErrorCode, number>> = {},
   ) {
     super();
+    this.metrics = metrics;
+    if (opts.inboundRate) {
+      this.packetBudget = new TokenBucket(opts.inboundRate.packetsPerSecond);
+      this.byteBudget = new TokenBucket(opts.inboundRate.bytesPerSecond);
+    }
     this.id = id;
     this.request = request;
     this.remoteAddress = remoteAddress;
@@ -216,6 +228,7 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> implements Tr
       return;
     }
     if (transport !== this.transport || this.readyState !== 'open') return;
+    if (!this.admit(packetSize(packet))) return;
     this.emit('packet', packet);
     // a client busy sending may answer late: its first other packet restarts the wait once (engine.io 6.6)
     if (this.pongTimer !== undefined && !this.pongWaitRestarted && packet.type !== EnginePacketType.PONG) {
@@ -254,12 +267,45 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> implements Tr
     else this.emit('drain');
   }
 
+  /** A WebSocket control frame from the peer: it counts against the budget too. False = refused. */
+  onControlFrame(transport: Transport, bytes: number): boolean {
+    if (transport !== this.transport && transport !== this.probe) return false;
+    return this.admit(bytes);
+  }
+
+  /** Takes one packet of `bytes` from the inbound budget; over it, the session ends (ERR_RATE_LIMITED). */
+  private admit(bytes: number): boolean {
+    if (!this.packetBudget || !this.byteBudget || this.readyState === 'closed') return this.readyState !== 'closed';
+    if (this.packetBudget.take(1) && this.byteBudget.take(bytes)) return true;
+    const rate = this.opts.inboundRate as { packetsPerSecond: number; bytesPerSecond: number };
+    this.refuse('ERR_RATE_LIMITED', 'rate limited', { packetsPerSecond: rate.packetsPerSecond, bytesPerSecond: rate.bytesPerSecond });
+    return false;
+  }
+
+  /**
+   * Ends the session for a peer's fault with one of the table's codes: one warn line, a counter, the
+   * WebSocket close code and the code as close reason, and `close` with (reason, code).
+   */
+  refuse(code: ErrorCode, reason: string, fields: Record<string, unknown> = {}): void {
+    if (this.readyState === 'closed') return;
+    this.metrics[code] = (this.metrics[code] ?? 0) + 1;
+    this.log.warn({ code, ...fields }, `closing session: ${reason}`);
+    const { transport } = this;
+    transport.handler = noopTransportHandler;
+    transport.close(undefined, describeCode(code).wsClose ?? 1008, code);
+    this.onClose(reason, code);
+  }
+
   onTransportError(transport: Transport, reason: string, detail?: string): void {
     if (transport === this.probe) {
       this.failUpgrade(detail ?? reason);
       return;
     }
     if (transport !== this.transport) return;
+    if (reason === 'parse error') {
+      this.refuse('ERR_BAD_PACKET', 'parse error', { detail });
+      return;
+    }
     this.onClose(reason, detail);
   }
 
@@ -365,6 +411,12 @@ const noopTransportHandler: TransportHandler = {
   onTransportError() {},
   onTransportClose() {},
 };
+
+/** Bytes a packet weighs against the inbound budget. */
+function packetSize(packet: EnginePacket): number {
+  const { data } = packet;
+  return 1 + (data === undefined ? 0 : data.length);
+}
 
 // Timer callbacks are module functions reaching their session through the argument, not closures.
 function onPingDue(session: EngineSocket): void {

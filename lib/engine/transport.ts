@@ -8,6 +8,8 @@ export interface TransportHandler {
   onTransportPacket(transport: Transport, packet: EnginePacket): void;
   /** The transport can take a write now (a GET arrived, a WebSocket drained). */
   onTransportReady(transport: Transport): void;
+  /** A WebSocket control frame (ping/pong) arrived; false = over budget, ignore it. */
+  onControlFrame?(transport: Transport, bytes: number): boolean;
   /** The peer broke the protocol or the connection; the session decides what that ends. */
   onTransportError(transport: Transport, reason: string, detail?: string): void;
   /** The transport is gone. */
@@ -41,8 +43,11 @@ export abstract class Transport {
 
   /** Writes a batch of packets; only called while `writable`. */
   abstract send(packets: readonly EnginePacket[]): void;
-  /** Ends the transport; `onClose` runs once it is done (polling may wait for the next GET). */
-  abstract close(onClose?: () => void): void;
+  /**
+   * Ends the transport; `onClose` runs once it is done (polling may wait for the next GET). A WebSocket
+   * sends `code` and `reason` in its close frame (none by default, as the official server).
+   */
+  abstract close(onClose?: () => void, code?: number, reason?: string): void;
 
   discard(): void {
     this.discarded = true;

@@ -41,6 +41,8 @@ export class WebSocketTransport extends Transport {
     ws.on('message', onWsMessage);
     ws.on('close', onWsClose);
     ws.on('error', onWsError);
+    ws.on('ping', onWsPing);
+    ws.on('pong', onWsPong);
     // the kernel took what ws buffered: the session may have room again
     (raw as Duplex & { [kOwner]?: WebSocketTransport })[kOwner] = this;
     raw.on('drain', onRawDrain);
@@ -93,16 +95,38 @@ export class WebSocketTransport extends Transport {
     if (corked) process.nextTick(uncork, this.raw);
   }
 
-  close(onClose?: () => void): void {
-    // a bare close frame, as the official server sends (the client sees 1005)
-    if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close();
+  close(onClose?: () => void, code?: number, reason?: string): void {
+    // a bare close frame, as the official server sends (the client sees 1005), unless a code is given
+    if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) {
+      if (code === undefined) this.ws.close();
+      else this.ws.close(code, reason);
+    }
     onClose?.();
+  }
+
+  /** A ping from the peer: counted against its budget, and answered only while it reads our writes. */
+  onPing(data: Buffer): void {
+    if (this.closed || this.handler.onControlFrame?.(this, data.length + 2) === false) return;
+    if (this.ws.bufferedAmount > this.opts.maxHttpBufferSize) return;
+    this.ws.pong(data);
+  }
+
+  onPong(data: Buffer): void {
+    if (!this.closed) this.handler.onControlFrame?.(this, data.length + 2);
   }
 
   /** Ends the connection at once (a refused probe, a server shutting down without ceremony). */
   terminate(): void {
     this.ws.terminate();
   }
+}
+
+function onWsPing(this: WsWithOwner, data: Buffer): void {
+  this[kOwner]?.onPing(data);
+}
+
+function onWsPong(this: WsWithOwner, data: Buffer): void {
+  this[kOwner]?.onPong(data);
 }
 
 function onRawDrain(this: Duplex & { [kOwner]?: WebSocketTransport }): void {

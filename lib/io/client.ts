@@ -146,8 +146,8 @@ export class Client {
 
   private onProtocolError(what: string, err?: unknown): void {
     const detail = err instanceof Error ? err.message : undefined;
-    this.log.warn({ code: 'ERR_BAD_PACKET', reason: what, detail }, 'closing connection: protocol violation');
-    this.close('parse error');
+    // one warn line, a counter, WebSocket close 1002 with the code; the sockets leave with 'parse error'
+    this.conn.refuse('ERR_BAD_PACKET', 'parse error', { reason: what, detail });
   }
 
   /** @internal the engine connection is gone */

@@ -33,7 +33,7 @@ export interface DeliveryOwner {
   readonly id: string;
   readonly log: Logger;
   /** The client stopped reading while packets kept coming: the session ends. */
-  onSlowConsumer(): void;
+  onSlowConsumer(fields: Record<string, unknown>): void;
   /** Room again after a refused send. */
   onDrain(): void;
 }
@@ -138,11 +138,12 @@ export class Delivery {
   private overflow(direct: boolean): boolean {
     if (direct) return this.refuse('ERR_QUEUE_FULL', true);
     this.host.metrics.slowConsumer++;
-    this.owner.log.warn(
-      { code: 'ERR_SLOW_CONSUMER', packets: this.outbox?.packets, bytes: this.current?.conn.pendingBytes, limit: this.host.limits.maxQueuedBytes },
-      'closing session: the client does not read what it is sent',
-    );
-    this.owner.onSlowConsumer();
+    this.owner.onSlowConsumer({
+      socketId: this.owner.id,
+      packets: this.outbox?.packets,
+      bytes: this.current?.conn.pendingBytes,
+      limit: this.host.limits.maxQueuedBytes,
+    });
     return false;
   }
 

@@ -362,10 +362,14 @@ export class Socket<
   }
 
   /** @internal the client stopped reading: its connection ends, and with it the session */
-  onSlowConsumer(): void {
+  onSlowConsumer(fields: Record<string, unknown>): void {
     const current = this.client.current;
-    if (current) current.close('slow consumer');
-    else this.onClose('slow consumer');
+    if (current) {
+      current.conn.refuse('ERR_SLOW_CONSUMER', 'slow consumer', fields);
+      return;
+    }
+    this.log.warn({ code: 'ERR_SLOW_CONSUMER', ...fields }, 'closing session: slow consumer');
+    this.onClose('slow consumer', 'ERR_SLOW_CONSUMER');
   }
 
   /** @internal room again after a refused send */

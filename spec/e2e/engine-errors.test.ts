@@ -302,19 +302,25 @@ describe('engine polling answers and edge cases, as the official server', () => 
     assert.deepEqual(official, { post: POST_OK, reason: 'transport error', after: engineError(1, 'Session ID unknown') });
   });
 
-  test('closes the session with "parse error" on an undecodable WebSocket frame', async (t) => {
-    const official = await sameOnBoth(t, {}, async (target) => {
+  // Deliberate difference: the official server closes with a bare close frame (1005); ours says why,
+  // with the code of the refusal: 1002 and the reason ERR_BAD_PACKET (docs/errors.md).
+  test('closes the session with "parse error" on an undecodable WebSocket frame (ours: 1002 ERR_BAD_PACKET)', async (t) => {
+    const [official, ours] = await startBoth(t);
+    for (const [target, expected] of [
+      [official, { reason: 'parse error', wsCode: 1005, wsReason: '' }],
+      [ours, { reason: 'parse error', wsCode: 1002, wsReason: 'ERR_BAD_PACKET' }],
+    ] as const) {
       const connection = once<[AnySession]>(target.engine, 'connection');
       const ws = new WebSocket(`ws://127.0.0.1:${target.port}/engine.io/?EIO=4&transport=websocket`);
       t.after(() => ws.terminate());
       const [session] = await connection;
       const closed = once<[string]>(session, 'close');
-      const wsClosed = once<[number]>(ws, 'close');
+      const wsClosed = once<[number, Buffer]>(ws, 'close');
       await once(ws, 'open');
       ws.send('9');
-      return { reason: (await closed)[0], wsCode: (await wsClosed)[0] };
-    });
-    assert.deepEqual(official, { reason: 'parse error', wsCode: 1005 });
+      const [code, reason] = await wsClosed;
+      assert.deepEqual({ reason: (await closed)[0], wsCode: code, wsReason: reason.toString() }, expected);
+    }
   });
 
   // Deliberate difference: the official server answers other methods on a live sid with a bare 500 (an
