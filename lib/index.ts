@@ -16,7 +16,7 @@ export type { EngineOptions, CookieOptions, AllowRequest, TransportName } from '
 export { SocketIOError, ERROR_CODES, EngineErrorCode, type ErrorCode } from './errors';
 export { Adapter, type BroadcastOptions, type Room, type SocketId, type Session } from './adapter/adapter';
 export { PacketType, type Packet, type Codec, type Encoder, type Decoder } from './codec/types';
-export { jsonCodec } from './codec/json-codec';
+export { jsonCodec, type DecodeLimits, DEFAULT_DECODE_LIMITS } from './codec/json-codec';
 export { IoServer, type AdapterConstructor, type ParserOption } from './io/server';
 export { Namespace } from './io/namespace';
 export { ParentNamespace } from './io/parent-namespace';
@@ -53,6 +53,12 @@ export interface ServerOptions extends EngineOptions {
   maxQueuedBytes?: number;
   /** Where suspended sessions wait for their client. @default a MemorySessionStore */
   sessionStore?: SessionStore;
+  /**
+   * Serve the official socket.io-client browser bundles at `<mount><path>socket.io.js` (also `.min.js`,
+   * `.esm.min.js`, `.msgpack.min.js` and their `.map`s), aware of the mount: see docs/client.md. With
+   * false those paths go to `next()`. @default true
+   */
+  serveClient?: boolean;
 }
 
 /** The middleware function with the io server mixed in: `app.use(io)`, `io.on('connection', …)`. */
@@ -102,8 +108,11 @@ export function socketio<
   if (!Number.isSafeInteger(connectTimeout) || connectTimeout <= 0) {
     throw new SocketIOError('ERR_INVALID_OPTION', 'connectTimeout', 'a positive integer', String(connectTimeout));
   }
+  if (options.serveClient !== undefined && typeof options.serveClient !== 'boolean') {
+    throw new SocketIOError('ERR_INVALID_OPTION', 'serveClient', 'a boolean', String(options.serveClient));
+  }
   const engine = new EngineServer(engineOpts);
-  const middleware = createEngineMiddleware(engine, engineOpts.logger);
+  const middleware = createEngineMiddleware(engine, engineOpts.logger, options.serveClient ?? true);
   const io = new IoServer<ListenEvents, EmitEvents, ServerSideEvents, SocketData>(
     engine,
     {

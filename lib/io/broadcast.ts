@@ -147,6 +147,8 @@ export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, 
         complete();
       },
       function onClientAck(this: { id?: string } | undefined, ...answer: unknown[]) {
+        // the callback already had its (err, responses): a late answer must not change that array
+        if (timedOut) return;
         if (this?.id) answered.add(this.id);
         responses.push(answer[0]);
         complete();

@@ -81,6 +81,8 @@ export class IoServer<
   /** The main namespace, '/'. */
   readonly sockets: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
   readonly _nsps = new Map<string, Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>();
+  /** Namespaces created on demand by a parent namespace. */
+  private readonly dynamicChildren = new WeakSet<Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>();
   private readonly parentNsps = new Map<NamespaceMatcher, ParentNamespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>();
   private readonly opts: IoOptions;
   private readonly attachFn: (server: HttpServer) => () => void;
@@ -147,7 +149,9 @@ export class IoServer<
     const tryNext = (i: number): void => {
       if (client.conn.readyState !== 'open') return;
       if (i === parents.length) {
-        client.refuseNamespace(name, 'Invalid namespace', { namespaces: [...this._nsps.keys()] });
+        // only the namespaces the app declared by name: dynamic children (per-user names…) stay private
+        const declared = [...this._nsps.values()].filter((nsp) => !this.dynamicChildren.has(nsp)).map((nsp) => nsp.name);
+        client.refuseNamespace(name, 'Invalid namespace', { namespaces: declared });
         return;
       }
       const parent = parents[i];
@@ -163,6 +167,7 @@ export class IoServer<
         let nsp = this._nsps.get(name);
         if (!nsp) {
           nsp = parent.createChild(name);
+          this.dynamicChildren.add(nsp);
           this._nsps.set(name, nsp);
           this.watchChild(parent, nsp);
           this.sockets.emitReserved('new_namespace', nsp);
