@@ -1,23 +1,16 @@
-// The demo: an Express app with express-socket.io mounted under /chat next to ordinary routes.
-import express from 'express';
-import { join } from 'node:path';
-import { socketio } from '../lib/index';
+// `npm start`: the demo chat on http://127.0.0.1:$PORT/ (default 3000).
+import { createDemoApp } from './app';
 
 const port = Number(process.env.PORT ?? 3000);
-const app = express();
-const io = socketio();
+const host = process.env.HOST ?? '127.0.0.1';
+const { app, close } = createDemoApp();
 
-app.get('/health', (_req, res) => {
-  res.json({ ok: true, connections: io.engine.clientsCount });
+const server = app.listen(port, host, () => {
+  console.log(`demo chat on http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}/ (open it in two windows)`);
 });
-app.use('/chat', io);
-app.use(express.static(join(__dirname, 'public')));
 
-// the classic API: every message goes to everyone else
-io.on('connect', (conn) => io.broadcastExcept(conn, { announcement: `connected: ${conn.id}` }));
-io.on('message', (conn, data) => io.broadcastExcept(conn, { message: [conn.id, data] }));
-io.on('disconnect', (conn) => io.broadcastExcept(conn, { announcement: `disconnected: ${conn.id}` }));
-
-app.listen(port, '127.0.0.1', () => {
-  console.log(`demo listening on http://127.0.0.1:${port}/`);
-});
+const stop = (): void => {
+  void close().finally(() => server.close(() => process.exit(0)));
+};
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);

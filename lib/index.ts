@@ -14,7 +14,7 @@ import { MemorySessionStore, type SessionStore } from './store/session-store';
 export { engine, type EngineMiddleware, EngineSocket, EngineServer, type CloseReason } from './engine-io';
 export type { EngineOptions, CookieOptions, AllowRequest, TransportName } from './options';
 export { SocketIOError, ERROR_CODES, EngineErrorCode, type ErrorCode } from './errors';
-export { Adapter, type BroadcastOptions, type Room, type SocketId, type Session } from './adapter/adapter';
+export { Adapter, type AdapterLike, type BroadcastOptions, type Room, type SocketId, type Session } from './adapter/adapter';
 export { PacketType, type Packet, type Codec, type Encoder, type Decoder } from './codec/types';
 export { jsonCodec, type DecodeLimits, DEFAULT_DECODE_LIMITS } from './codec/json-codec';
 export { IoServer, type AdapterConstructor, type ParserOption } from './io/server';

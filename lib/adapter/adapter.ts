@@ -62,6 +62,40 @@ export interface Session {
 }
 
 /**
+ * What the io layer calls on an adapter: this package's Adapter and the official adapters (which extend
+ * socket.io-adapter's class, the same surface) both have it. `new Adapter(nsp)` or the factory of an
+ * official createAdapter() must return one.
+ */
+export type AdapterLike = Pick<
+  Adapter,
+  | 'nsp'
+  | 'rooms'
+  | 'sids'
+  | 'init'
+  | 'close'
+  | 'serverCount'
+  | 'addAll'
+  | 'del'
+  | 'delAll'
+  | 'broadcast'
+  | 'broadcastWithAck'
+  | 'sockets'
+  | 'socketRooms'
+  | 'fetchSockets'
+  | 'addSockets'
+  | 'delSockets'
+  | 'disconnectSockets'
+  | 'apply'
+  | 'computeExceptSids'
+  | 'serverSideEmit'
+  | 'persistSession'
+  | 'restoreSession'
+  | 'on'
+  | 'off'
+  | 'emit'
+>;
+
+/**
  * The default in-memory adapter. Same methods, fields and events as socket.io-adapter's `Adapter`
  * (`rooms`, `sids`, `addAll/del/delAll`, `broadcast`, `broadcastWithAck`, `fetchSockets`…,
  * `create-room/delete-room/join-room/leave-room`), so Redis, Postgres and cluster adapters that

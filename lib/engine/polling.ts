@@ -11,9 +11,6 @@ import {
 import { answerEmpty } from './http-answers';
 import { Transport } from './transport';
 
-/** How long a server-side close waits for the client's next GET to carry the close packet. */
-const CLOSE_TIMEOUT_MS = 30000;
-
 export interface PollingOptions {
   readonly maxHttpBufferSize: number;
   /** Compress GET answers from this many bytes on; undefined turns compression off. */
@@ -24,6 +21,11 @@ export interface PollingOptions {
   readonly bodyTimeout: number;
   /** Called when a POST body did not arrive in time (for the log line). */
   readonly onBodyTimeout: (timeout: number) => void;
+  /**
+   * ms a server-side close waits for the client's next GET to carry the close packet (official: 30 s);
+   * the server passes pingTimeout when shorter, the wait the heartbeat gives a client that does not poll.
+   */
+  readonly closeTimeout: number;
 }
 
 const NO_STORE = 'no-store';
@@ -54,7 +56,7 @@ export class PollingTransport extends Transport {
     if (this.getReq) {
       // Second GET while one is held: the official server answers 400 and closes the session.
       answerEmpty(res, 400);
-      this.handler.onTransportError(this, 'transport error', 'overlap from client');
+      this.handler.onTransportError(this, 'transport error', 'overlap from client', 'ERR_TRANSPORT_OVERLAP');
       return;
     }
     this.getReq = req;
@@ -85,13 +87,14 @@ export class PollingTransport extends Transport {
     if (this.postReq) {
       answerEmpty(res, 400);
       this.postReq.destroy();
-      this.handler.onTransportError(this, 'transport error', 'data request overlap from client');
+      this.handler.onTransportError(this, 'transport error', 'data request overlap from client', 'ERR_TRANSPORT_OVERLAP');
       return;
     }
     // v4 polling is text-only, JSONP too: octet-stream is the v3 binary framing, refused with 400 (PROTOCOL.md §7.1)
     if (req.headers['content-type'] === 'application/octet-stream') {
-      answerEmpty(res, 400);
-      this.handler.onTransportError(this, 'transport error', 'invalid content');
+      // answered and ended at once: a request left open here would hold its connection (engine.io CVE-2026-59725)
+      answerEmpty(res, 400, { Connection: 'close' });
+      this.handler.onTransportError(this, 'transport error', 'invalid content', 'ERR_BAD_REQUEST');
       return;
     }
     const limit = this.opts.maxHttpBufferSize;
@@ -118,9 +121,9 @@ export class PollingTransport extends Transport {
     this.postReq = req;
     const chunks: Buffer[] = [];
     let size = 0;
-    let refused = false;
+    let compressed = 0;
+    let settled = false;
     const refuse = (status: number): void => {
-      refused = true;
       cleanup();
       inflate?.destroy();
       answerEmpty(res, status, { Connection: 'close' });
@@ -141,33 +144,47 @@ export class PollingTransport extends Transport {
       }
       chunks.push(chunk);
     };
+    const onCompressedData = (chunk: Buffer): void => {
+      compressed += chunk.length;
+      // empty deflate blocks inflate to nothing: the bytes on the wire are capped too
+      if (compressed > limit && !settled) {
+        this.opts.onPayloadTooLarge(compressed, limit);
+        refuse(413);
+      }
+    };
     const onInflateError = (): void => {
-      if (refused) return;
+      // stays attached after cleanup: zlib may report an error after the request is done with
+      if (settled) return;
       refuse(400);
       this.handler.onTransportError(this, 'parse error', 'bad compressed body');
     };
     const onEnd = (): void => {
       cleanup();
-      if (refused) return;
       const body = chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks, size).toString('utf8');
       this.onBody(body);
       answerOk(res);
     };
     const onClose = (): void => {
+      // a request read whole closes too (autoDestroy), before the decompressor may be done with its body
+      if (req.complete || settled) return;
       cleanup();
-      if (!refused) this.handler.onTransportError(this, 'transport error', 'data request connection closed prematurely');
+      this.handler.onTransportError(this, 'transport error', 'data request connection closed prematurely');
     };
     const cleanup = (): void => {
+      settled = true;
       clearTimeout(timer);
       source.removeListener('data', onData);
       source.removeListener('end', onEnd);
-      inflate?.removeListener('error', onInflateError);
+      req.removeListener('data', onCompressedData);
       req.removeListener('close', onClose);
       if (this.postReq === req) this.postReq = undefined;
     };
     source.on('data', onData);
     source.on('end', onEnd);
-    inflate?.on('error', onInflateError);
+    if (inflate) {
+      inflate.on('error', onInflateError);
+      req.on('data', onCompressedData);
+    }
     req.on('close', onClose);
   }
 
@@ -197,10 +214,12 @@ export class PollingTransport extends Transport {
 
   /** Decodes a POST body and hands its packets on; JSONP unwraps its form body first. */
   protected onBody(body: string): void {
-    const parts = body.split(RECORD_SEPARATOR);
-    for (let i = 0; i < parts.length; i++) {
-      if (this.closed) return;
-      const packet = decodeTextPacket(parts[i]);
+    // one packet at a time (no array of parts): a separator storm costs nothing past its first bad part
+    for (let start = 0, end = 0; end !== -1; start = end + 1) {
+      // a refusal mid-body (rate limit, bad packet) closes us: the rest of a large body is not decoded
+      if (this.closed || this.pendingClose) return;
+      end = body.indexOf(RECORD_SEPARATOR, start);
+      const packet = decodeTextPacket(end === -1 ? body.slice(start) : body.slice(start, end));
       if (!packet) {
         // the packets before the bad one are delivered, as by engine.io-parser's decodePayload
         this.handler.onTransportError(this, 'parse error');
@@ -272,7 +291,7 @@ export class PollingTransport extends Transport {
     } else {
       // no GET held: the next one carries the close (`6\x1e1`), or we give up waiting
       this.pendingClose = done;
-      this.closeTimer = setTimeout(done, CLOSE_TIMEOUT_MS);
+      this.closeTimer = setTimeout(done, this.opts.closeTimeout);
       this.closeTimer.unref();
     }
   }

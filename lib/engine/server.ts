@@ -2,7 +2,7 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer, type ServerOptions, type WebSocket } from 'ws';
 import { ENGINE_ERROR_MESSAGES, EngineErrorCode, type ErrorCode } from '../errors';
 import type { Logger } from '../logger';
 import type { ResolvedEngineOptions, TransportName } from '../options';
@@ -68,7 +68,7 @@ export class EngineServer extends EventEmitter<EngineServerEvents> {
     this.log = opts.logger;
     this.origins = new OriginPolicy(opts.origins);
     this.admission = new Admission(opts);
-    this.wss = new WebSocketServer({
+    const wsOptions: ServerOptions & { closeTimeout?: number; maxFragments?: number } = {
       noServer: true,
       clientTracking: false,
       maxPayload: opts.maxHttpBufferSize,
@@ -76,7 +76,13 @@ export class EngineServer extends EventEmitter<EngineServerEvents> {
       // pings are answered by the session, which counts them against the inbound budget and will not
       // queue pongs for a peer that does not read them
       autoPong: false,
-    });
+      // (options of recent ws; an older one ignores them) a peer that does not answer our close frame within pingTimeout
+      // is as dead as one that misses a pong: destroyed then, not after 30 s (half-open sockets stay bounded);
+      // and a message may come in at most 16 Ki fragments (1M tiny continuation frames end at 16 Ki)
+      closeTimeout: Math.min(30000, opts.pingTimeout),
+      maxFragments: 16 * 1024,
+    };
+    this.wss = new WebSocketServer(wsOptions);
     // the sessions never read this error: ws reports it to the WebSocket instead
     this.wss.on('error', () => {});
   }
@@ -145,10 +151,12 @@ export class EngineServer extends EventEmitter<EngineServerEvents> {
       const session = sid ? this.clients.get(sid) : undefined;
       if (sid && (!session || !session.canUpgrade())) {
         // one WebSocket per session: no second upgrade, no takeover of a WebSocket session
+        this.logUpgradeRefused(req, sid, session ? session.transport.name : 'closed');
         refuse(ENGINE_ERROR_MESSAGES[EngineErrorCode.BAD_REQUEST]);
         return;
       }
       if (query.get('transport') !== 'websocket') {
+        this.logUpgradeRefused(req, sid ?? undefined, query.get('transport'));
         refuse(ENGINE_ERROR_MESSAGES[EngineErrorCode.BAD_REQUEST]);
         return;
       }
@@ -195,6 +203,7 @@ export class EngineServer extends EventEmitter<EngineServerEvents> {
       compressionThreshold: this.opts.compressionThreshold,
       onPayloadTooLarge: (size, limit) => this.logTooLarge(id, req, size, limit),
       bodyTimeout: this.opts.bodyTimeout,
+      closeTimeout: Math.min(30000, this.opts.pingTimeout),
       onBodyTimeout: (timeout) => {
         this.count('ERR_BODY_TIMEOUT');
         this.log.warn({ code: 'ERR_BODY_TIMEOUT', sid: id, remoteAddress: remoteAddressOf(req), limit: timeout }, 'request body too slow');
@@ -347,6 +356,12 @@ export class EngineServer extends EventEmitter<EngineServerEvents> {
     const sid = !asked ? undefined : isValidIdShape(asked) ? asked : 'malformed';
     this.log.warn({ code: 'ERR_ORIGIN_REFUSED', sid, remoteAddress: remoteAddressOf(req), origin: req.headers.origin }, 'origin refused');
     this.emit('connection_error', { req, code: EngineErrorCode.FORBIDDEN, message: 'Origin not allowed', context: { origin: req.headers.origin } });
+  }
+
+  /** A refused upgrade (a second WebSocket, a takeover, a non-websocket transport): logged, counted, no event. */
+  private logUpgradeRefused(req: IncomingMessage, sid: string | undefined, current: string | null): void {
+    this.count('ERR_UPGRADE_REFUSED');
+    this.log.warn({ code: 'ERR_UPGRADE_REFUSED', sid, remoteAddress: remoteAddressOf(req), transport: current }, 'upgrade refused');
   }
 
   private logTooLarge(sid: string, req: IncomingMessage, size: number | string, limit: number): void {

@@ -224,7 +224,8 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> implements Tr
 
   onTransportPacket(transport: Transport, packet: EnginePacket): void {
     if (transport === this.probe) {
-      this.onProbePacket(transport, packet);
+      // a probe's packets cost the session's budget too: it is the same peer
+      if (this.admit(packetSize(packet))) this.onProbePacket(transport, packet);
       return;
     }
     if (transport !== this.transport || this.readyState !== 'open') return;
@@ -247,8 +248,8 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> implements Tr
         this.emit('message', packet.data ?? '');
         break;
       case EnginePacketType.PING:
-        // v4 clients never ping (v3 did): a ping is a protocol violation
-        this.onClose('transport error', 'invalid heartbeat direction');
+        // v4 clients never ping (v3 did): a violation, closed with the official reason 'transport error'
+        this.refuse('ERR_BAD_PACKET', 'transport error', { detail: 'invalid heartbeat direction' });
         break;
       case EnginePacketType.CLOSE:
         this.onClose('transport close');
@@ -276,9 +277,11 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> implements Tr
   /** Takes one packet of `bytes` from the inbound budget; over it, the session ends (ERR_RATE_LIMITED). */
   private admit(bytes: number): boolean {
     if (!this.packetBudget || !this.byteBudget || this.readyState === 'closed') return this.readyState !== 'closed';
-    if (this.packetBudget.take(1) && this.byteBudget.take(bytes)) return true;
+    const packets = this.packetBudget.take(1);
+    if (packets && this.byteBudget.take(bytes)) return true;
     const rate = this.opts.inboundRate as { packetsPerSecond: number; bytesPerSecond: number };
-    this.refuse('ERR_RATE_LIMITED', 'rate limited', { packetsPerSecond: rate.packetsPerSecond, bytesPerSecond: rate.bytesPerSecond });
+    const exceeded = packets ? 'bytesPerSecond' : 'packetsPerSecond';
+    this.refuse('ERR_RATE_LIMITED', 'rate limited', { exceeded, limit: rate[exceeded], burst: 2 * rate[exceeded] });
     return false;
   }
 
@@ -288,20 +291,31 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> implements Tr
    */
   refuse(code: ErrorCode, reason: string, fields: Record<string, unknown> = {}): void {
     if (this.readyState === 'closed') return;
-    this.metrics[code] = (this.metrics[code] ?? 0) + 1;
-    this.log.warn({ code, ...fields }, `closing session: ${reason}`);
+    this.logRefusal(code, `closing session: ${reason}`, fields);
     const { transport } = this;
     transport.handler = noopTransportHandler;
     transport.close(undefined, describeCode(code).wsClose ?? 1008, code);
     this.onClose(reason, code);
   }
 
-  onTransportError(transport: Transport, reason: string, detail?: string): void {
+  /** One warn line and one count for a refusal (the sid, transport and address come from the child logger). */
+  private logRefusal(code: ErrorCode, message: string, fields: Record<string, unknown>): void {
+    this.metrics[code] = (this.metrics[code] ?? 0) + 1;
+    this.log.warn({ code, ...fields }, message);
+  }
+
+  onTransportError(transport: Transport, reason: string, detail?: string, code?: ErrorCode): void {
     if (transport === this.probe) {
+      // a probe that breaks the protocol fails the upgrade only: polling goes on
+      if (code) this.logRefusal(code, 'upgrade refused', { detail });
       this.failUpgrade(detail ?? reason);
       return;
     }
     if (transport !== this.transport) return;
+    if (code) {
+      this.refuse(code, reason, { detail });
+      return;
+    }
     if (reason === 'parse error') {
       this.refuse('ERR_BAD_PACKET', 'parse error', { detail });
       return;
@@ -334,9 +348,14 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> implements Tr
 
   private onProbePacket(transport: Transport, packet: EnginePacket): void {
     if (packet.type === EnginePacketType.PING && packet.data === 'probe') {
+      // one probe per trial (the noop timer runs once it was answered): a peer repeating it without reading
+      // our `3probe`s would otherwise grow the probe's write buffer without bound
+      if (this.noopTimer !== undefined) {
+        this.failUpgrade('probe repeated');
+        return;
+      }
       transport.send([{ type: EnginePacketType.PONG, data: 'probe' }]);
       this.emit('upgrading', transport);
-      clearInterval(this.noopTimer);
       this.noopTimer = setInterval(onUpgradeCheck, UPGRADE_NOOP_INTERVAL_MS, this);
       return;
     }

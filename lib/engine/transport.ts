@@ -1,5 +1,6 @@
 // The Transport contract: send(batch), writable, and the four callbacks it makes to its handler.
 import type { EnginePacket } from '../codec/engine-packet';
+import type { ErrorCode } from '../errors';
 import type { TransportName } from '../options';
 
 /** Who a transport reports to: the session, or the session's upgrade probe while a WebSocket is on trial. */
@@ -10,8 +11,11 @@ export interface TransportHandler {
   onTransportReady(transport: Transport): void;
   /** A WebSocket control frame (ping/pong) arrived; false = over budget, ignore it. */
   onControlFrame?(transport: Transport, bytes: number): boolean;
-  /** The peer broke the protocol or the connection; the session decides what that ends. */
-  onTransportError(transport: Transport, reason: string, detail?: string): void;
+  /**
+   * The peer broke the protocol or the connection; the session decides what that ends. With `code`, the
+   * peer's fault is a refusal: logged and counted under that code.
+   */
+  onTransportError(transport: Transport, reason: string, detail?: string, code?: ErrorCode): void;
   /** The transport is gone. */
   onTransportClose(transport: Transport): void;
 }

@@ -5,10 +5,12 @@ import { decodeTextPacket, encodePacketAsText, EnginePacketType, type EnginePack
 import { Transport } from './transport';
 
 /** The payload size ws saw when it refused a message (read from its receiver when it has one). */
-function refusedMessageSize(ws: WebSocket): number | string {
-  const receiver = (ws as unknown as { _receiver?: { _totalPayloadLength?: unknown } })._receiver;
+function refusedMessageSize(ws: WebSocket, limit: number): number | string {
+  const receiver = (ws as unknown as { _receiver?: { _totalPayloadLength?: unknown; _compressed?: unknown } })._receiver;
   const size = receiver?._totalPayloadLength;
-  return typeof size === 'number' ? size : 'unknown';
+  if (typeof size !== 'number') return 'unknown';
+  // a compressed message is refused while it inflates: only the compressed bytes are known
+  return receiver?._compressed === true ? `>${limit} inflated from ${size}` : size;
 }
 
 export interface WebSocketTransportOptions {
@@ -63,8 +65,15 @@ export class WebSocketTransport extends Transport {
   }
 
   onError(err: Error & { code?: string }): void {
-    if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
-      this.opts.onPayloadTooLarge(refusedMessageSize(this.ws), this.opts.maxHttpBufferSize);
+    const { code } = err;
+    if (code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' || code === 'WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH') {
+      // the frame header announced (or inflating reached) more than the limit: refused before the payload
+      this.opts.onPayloadTooLarge(refusedMessageSize(this.ws, this.opts.maxHttpBufferSize), this.opts.maxHttpBufferSize);
+    } else if (typeof code === 'string' && code.startsWith('WS_ERR_')) {
+      // ws refused a frame (bad UTF-8, opcode, mask or RSV bit, too many fragments) and has already sent
+      // its close code (1002, 1007, 1008): the peer broke the protocol, a refusal to log and count
+      this.handler.onTransportError(this, 'transport error', code, 'ERR_BAD_PACKET');
+      return;
     }
     this.handler.onTransportError(this, 'transport error', err.message);
   }

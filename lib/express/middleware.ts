@@ -3,6 +3,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { EngineServer } from '../engine/server';
 import type { Logger } from '../logger';
+import { clientFileOf, createClientBundle } from './client-bundle';
 import {
   detachFromHttpServer,
   finishUpgradeResponse,
@@ -32,13 +33,25 @@ function matchResource(url: string, path: string): URLSearchParams | undefined {
 /** The middleware, plus attach(server) for servers that have other `upgrade` listeners. */
 export type EngineMiddlewareFunction = Middleware & { attach(server: Server): () => void };
 
-/** Builds the middleware function that hands engine requests and upgrades to `engine`. */
-export function createEngineMiddleware(engine: EngineServer, log: Logger): EngineMiddlewareFunction {
+/**
+ * Builds the middleware function that hands engine requests and upgrades to `engine`. `serveClient`:
+ * true serves socket.io-client's bundles at `<path>socket.io.js` & co., false leaves those paths to
+ * next(), undefined (the Engine.IO entry point) knows no client files.
+ */
+export function createEngineMiddleware(engine: EngineServer, log: Logger, serveClient?: boolean): EngineMiddlewareFunction {
   const path = engine.opts.path;
+  const client = serveClient ? createClientBundle(log, path) : undefined;
   const attached = new WeakSet<Server>();
   let warnedAboutListeners = false;
 
   const middleware = function socketioMiddleware(req: IncomingMessage, res: ServerResponse, next?: NextFunction): void {
+    const file = serveClient === undefined ? undefined : clientFileOf(req, path);
+    if (file !== undefined) {
+      if (client) client.serve(req, res, file, ((req as { baseUrl?: string }).baseUrl ?? '') + path);
+      else if (next) next();
+      else answerNotFound(res);
+      return;
+    }
     const query = matchResource(req.url ?? '/', path);
     if (!query) {
       if (next) next();

@@ -95,9 +95,8 @@ export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, 
     const opts = { rooms: new Set(this.rooms), except: new Set(this.exceptRooms), flags: this.flags };
     const last = data[data.length - 1];
     if (typeof last !== 'function') {
-      // one recovery offset for every recipient: the packet is still encoded once
-      const offset = (this.adapter.nsp as { nextOffset?: () => string | undefined }).nextOffset?.();
-      if (offset !== undefined) data.push(offset);
+      // the recovery offset is added when each node encodes the packet (once for all its recipients):
+      // see TrackingEncoder.withOffsets
       this.adapter.broadcast(packet, opts);
       return true;
     }

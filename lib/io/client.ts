@@ -138,10 +138,13 @@ export class Client {
     this.close('forced server close');
   }
 
-  /** Closes the Engine.IO connection; sockets leave with `reason`. */
-  close(reason: string): void {
+  /**
+   * Closes the Engine.IO connection; sockets leave with `reason`. `discard`: the transport is known
+   * dead (a recovery took its session over), so nothing waits for it to carry a close packet.
+   */
+  close(reason: string, discard = false): void {
     this.onClose(reason);
-    if (this.conn.readyState === 'open') this.conn.close();
+    if (this.conn.readyState === 'open') this.conn.close(discard);
   }
 
   private onProtocolError(what: string, err?: unknown): void {

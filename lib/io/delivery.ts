@@ -7,7 +7,7 @@ import type { EngineSocket } from '../engine/session';
 import { SocketIOError, type ErrorCode } from '../errors';
 import type { Logger } from '../logger';
 import type { Client } from './client';
-import { Outbox, type OutboxLimits } from './outbox';
+import { Outbox, type OutboxLimits, type PendingAcks } from './outbox';
 import type { MissedPacket } from '../store/session-store';
 import type { TrackingEncoder } from './tracking-encoder';
 
@@ -32,6 +32,8 @@ export interface DeliveryHost {
 export interface DeliveryOwner {
   readonly id: string;
   readonly log: Logger;
+  /** Acks still waiting for the client's answer: their emits are resent on recovery until answered. */
+  readonly acks: PendingAcks;
   /** The client stopped reading while packets kept coming: the session ends. */
   onSlowConsumer(fields: Record<string, unknown>): void;
   /** Room again after a refused send. */
@@ -61,7 +63,7 @@ export class Delivery {
     this.current = client;
     this.last = client;
     this.host = host;
-    this.outbox = recovery ? new Outbox(host.limits) : undefined;
+    this.outbox = recovery ? new Outbox(host.limits, owner.acks) : undefined;
   }
 
   get conn(): EngineSocket {
@@ -129,8 +131,11 @@ export class Delivery {
   private refuse(code: ErrorCode, direct: boolean): boolean {
     if (direct && code === 'ERR_QUEUE_FULL') {
       this.host.metrics.queueRefused++;
+      // one warning per full queue (until 'drain'), not one per refused emit of an app retrying in a loop
+      if (!this.wantsDrain) {
+        this.owner.log.warn({ code, limit: this.host.limits.maxQueuedPackets, bytesLimit: this.host.limits.maxQueuedBytes }, 'send refused: queue full');
+      }
       this.wantsDrain = true;
-      this.owner.log.warn({ code, limit: this.host.limits.maxQueuedPackets, bytesLimit: this.host.limits.maxQueuedBytes }, 'send refused: queue full');
     }
     return false;
   }
@@ -173,7 +178,7 @@ export class Delivery {
     for (const packet of missed) {
       const meta = this.host.encoder.describe(packet.messages);
       const mark = conn.sendPackets(meta.packets, meta.bytes);
-      outbox?.append(packet.messages, packet.offset, packet.ackId, Math.max(mark, 0), conn.flushedMessages);
+      outbox?.append(packet.messages, packet.offset, packet.ackId, Math.max(mark, 0), conn.flushedMessages, packet.after);
     }
     if (this.flushWaiters) this.checkFlushed();
   }
@@ -205,10 +210,14 @@ export class Delivery {
     if (waiters) for (const w of waiters) w.reject(new SocketIOError('ERR_DESTROYED'));
   }
 
-  /** Resolves once nothing of this connection waits for the transport any more. */
+  /**
+   * Resolves once nothing of this connection waits for the transport any more. What the transport
+   * itself still buffers (ws's bufferedAmount) was handed over: no event would say when it is gone
+   * (a corked or kernel-bound write leaves no 'drain'), so waiting for it could hang.
+   */
   flushed(): Promise<void> {
     if (this.ended) return Promise.reject(new SocketIOError('ERR_DESTROYED'));
-    if (this.current && this.current.conn.pendingPackets === 0 && this.current.conn.pendingBytes === 0) return Promise.resolve();
+    if (this.current && this.current.conn.pendingPackets === 0) return Promise.resolve();
     return new Promise((resolve, reject) => {
       (this.flushWaiters ??= []).push({ resolve, reject });
     });
@@ -217,7 +226,7 @@ export class Delivery {
   private checkFlushed(): void {
     const waiters = this.flushWaiters;
     const conn = this.current?.conn;
-    if (!waiters || !conn || conn.pendingPackets > 0 || conn.pendingBytes > 0) return;
+    if (!waiters || !conn || conn.pendingPackets > 0) return;
     this.flushWaiters = undefined;
     for (const w of waiters) w.resolve();
   }

@@ -67,7 +67,8 @@ class ChildrenAdapter extends Adapter {
   }
 
   override broadcast(packet: Packet, opts: BroadcastOptions): void {
-    for (const child of this.parent.children) child.adapter.broadcast(packet, opts);
+    // each child stamps its own recovery offset onto the data it encodes: one copy each
+    for (const child of this.parent.children) child.adapter.broadcast(copyPacket(packet), opts);
   }
 
   override broadcastWithAck(
@@ -77,7 +78,7 @@ class ChildrenAdapter extends Adapter {
     ack: (...args: unknown[]) => void,
   ): void {
     // every child reports its clients once per server: serverCount() below counts those reports
-    for (const child of this.parent.children) child.adapter.broadcastWithAck(packet, opts, clientCountCallback, ack);
+    for (const child of this.parent.children) child.adapter.broadcastWithAck(copyPacket(packet), opts, clientCountCallback, ack);
   }
 
   /** How many clientCountCallback reports a broadcastWithAck makes: one per child and server. */
@@ -90,4 +91,8 @@ class ChildrenAdapter extends Adapter {
   override apply(opts: BroadcastOptions, callback: (socket: AdapterSocket) => void): void {
     for (const child of this.parent.children) child.adapter.apply(opts, callback);
   }
+}
+
+function copyPacket(packet: Packet): Packet {
+  return { ...packet, data: Array.isArray(packet.data) ? [...(packet.data as unknown[])] : packet.data };
 }

@@ -79,21 +79,29 @@ export class Recovery {
       rooms: [...socket.rooms],
       data: socket.data,
       missed: outbox ? outbox.snapshot() : [],
-      lostThrough: outbox ? outbox.lostThrough : -Infinity,
+      lostThrough: outbox ? outbox.storedLostThrough : -Infinity,
       expiresAt: Date.now() + this.opts.reconnectTimeout,
     });
     socket.onSuspend(reason);
     return true;
   }
 
+  /** Stops waiting for `pid` (the caller restores it or drops it from the store). */
+  private release(pid: string): Away | undefined {
+    const entry = this.away.get(pid);
+    if (!entry) return undefined;
+    clearTimeout(entry.timer);
+    this.away.delete(pid);
+    return entry;
+  }
+
   /** @internal reconnectTimeout passed without the client */
   expire(pid: string): void {
-    const entry = this.away.get(pid);
+    const entry = this.release(pid);
     if (!entry) return;
-    this.away.delete(pid);
     void this.opts.store.expire(pid);
     this.opts.metrics.expired++;
-    this.opts.log.debug({ pid, socketId: entry.socket.id, reason: entry.reason }, 'session expired');
+    this.opts.log.debug({ outcome: 'expired', socketId: entry.socket.id, reason: entry.reason }, 'session expired');
     entry.socket.onClose(entry.reason);
   }
 
@@ -102,12 +110,8 @@ export class Recovery {
     const pid = socket.pid;
     if (!pid) return;
     this.live.delete(pid);
-    const entry = this.away.get(pid);
-    if (entry) {
-      clearTimeout(entry.timer);
-      this.away.delete(pid);
-    }
-    void this.opts.store.expire(pid);
+    // only a suspended session is in the store (a shared store would pay a round trip per disconnect)
+    if (this.release(pid)) void this.opts.store.expire(pid);
   }
 
   /**
@@ -121,7 +125,8 @@ export class Recovery {
     const socket = entry?.socket ?? this.live.get(pid);
     if (!socket || socket.nsp.name !== nspName) {
       this.opts.metrics.unknownSession++;
-      this.opts.log.debug({ pid }, 'recovery: unknown session');
+      // the pid is a credential (and this one client-chosen): never logged
+      this.opts.log.debug({ outcome: 'unknownSession', nsp: nspName }, 'recovery: unknown session');
       return false;
     }
     const offsetText = auth.offset;
@@ -131,29 +136,34 @@ export class Recovery {
       offsetText !== undefined && clientOffset === undefined
         ? ({ ok: false, reason: 'gap' } as const)
         : outbox
-          ? outbox.plan(clientOffset, (id) => socket.acks.has(id))
+          ? outbox.plan(clientOffset)
           : ({ ok: true, packets: [] } as const);
     if (!plan.ok) {
       this.opts.metrics.gap++;
-      this.opts.log.info({ pid, socketId: socket.id, offset: typeof offsetText === 'string' ? offsetText : undefined }, 'recovery failed: packets were lost');
+      this.opts.log.info({ outcome: 'gap', socketId: socket.id }, 'recovery failed: packets were lost');
+      // still live (half-open): its client is here on another connection, the old one is dead
+      const stale = entry ? undefined : socket.client.current;
       socket.onClose(entry?.reason ?? 'transport close', 'recovery failed');
+      stale?.close('transport close', true);
       return false;
     }
     if (entry) {
-      clearTimeout(entry.timer);
-      this.away.delete(pid);
+      this.release(pid);
     } else {
       // half-open: the client is back before we noticed its old transport died; take the session over
+      // ('interrupted' first, so the app sees every 'resumed' after one 'interrupted')
       const stale = socket.client.current;
       socket.client.detach();
       stale?.removeSocket(socket as never);
-      stale?.close('transport close');
+      // a polling session holding no GET would otherwise wait for one (close timeout) in 'closing'
+      stale?.close('transport close', true);
+      socket.onSuspend('transport close');
     }
     void this.opts.store.restore(pid);
     socket.client.attach(client, plan.packets);
     this.live.set(pid, socket);
     this.opts.metrics.recovered++;
-    this.opts.log.debug({ pid, socketId: socket.id, replayed: plan.packets.length }, 'session recovered');
+    this.opts.log.debug({ outcome: 'recovered', socketId: socket.id, replayed: plan.packets.length }, 'session recovered');
     socket.onResume(client);
     return true;
   }
@@ -161,9 +171,8 @@ export class Recovery {
   /** Ends every waiting session (server closing). */
   closeAll(reason: string): void {
     for (const pid of [...this.away.keys()]) {
-      const entry = this.away.get(pid) as Away;
-      clearTimeout(entry.timer);
-      this.away.delete(pid);
+      const entry = this.release(pid) as Away;
+      void this.opts.store.expire(pid);
       entry.socket.onClose(reason);
     }
   }

@@ -1,11 +1,10 @@
 // The io server: namespaces, io.use, delegation to the main namespace, and the classic broadcast API.
 import type { Server as HttpServer } from 'node:http';
-import { Adapter } from '../adapter/adapter';
+import type { Adapter, AdapterLike, Room } from '../adapter/adapter';
 import type { Codec, Decoder, Encoder } from '../codec/types';
 import type { EngineSocket } from '../engine/session';
 import type { EngineServer } from '../engine/server';
 import type { Logger } from '../logger';
-import type { Room } from '../adapter/adapter';
 import { Client, type ClientHost } from './client';
 import type { DeliveryHost, DeliveryMetrics } from './delivery';
 import { Offsets } from './offsets';
@@ -34,8 +33,11 @@ import { Namespace, type ConnectMiddleware, type NamespaceHost, type NamespaceRe
 import { ParentNamespace, toMatcher, type NamespaceMatcher } from './parent-namespace';
 import type { Socket } from './socket';
 
-/** An adapter class (or a factory called with `new`, as the official createAdapter() returns). */
-export type AdapterConstructor = new (nsp: never) => Adapter;
+/**
+ * An adapter class, or the factory the official adapters' createAdapter() returns (socket.io calls it
+ * with `new` too): ours, or one extending socket.io-adapter's class (Redis, Redis Streams, cluster…).
+ */
+export type AdapterConstructor = (new (nsp: never) => AdapterLike) | ((nsp: never) => AdapterLike);
 
 /** socket.io's `parser` option: encoder and decoder classes. */
 export interface ParserOption {
@@ -68,8 +70,19 @@ export class IoServer<
 > implements NamespaceHost, ClientHost {
   /* eslint-enable @typescript-eslint/no-explicit-any */
   readonly engine: EngineServer;
-  /** The codec's encoder, wrapped to describe each encoded packet once for delivery. */
+  /**
+   * The codec's encoder, wrapped to describe each encoded packet once for delivery; adapters encode
+   * broadcasts with it (`nsp.server.encoder`), and with recovery on it stamps them with this node's offset.
+   */
   readonly encoder: TrackingEncoder;
+  /**
+   * socket.io's server options as cluster adapters read them (`nsp.server.opts`). `connectionStateRecovery`
+   * is left out on purpose: recovery here is per node and this server's own (see docs/recovery.md), and an
+   * adapter that found it set would append offsets of its own (stream ids) to every broadcast.
+   */
+  readonly opts: Readonly<{ connectionStateRecovery?: undefined }> = Object.freeze({});
+  /** The HTTP server given to attach(), as socket.io names it (`@socket.io/sticky`'s setupWorker reads it). */
+  httpServer: HttpServer | undefined = undefined;
   readonly offsets: Offsets;
   /** Counters: recovery outcomes, queue refusals, slow-consumer closes. */
   readonly metrics: DeliveryMetrics;
@@ -84,17 +97,15 @@ export class IoServer<
   /** Namespaces created on demand by a parent namespace. */
   private readonly dynamicChildren = new WeakSet<Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>();
   private readonly parentNsps = new Map<NamespaceMatcher, ParentNamespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>();
-  private readonly opts: IoOptions;
+  private readonly options: IoOptions;
   private readonly attachFn: (server: HttpServer) => () => void;
 
   constructor(engine: EngineServer, opts: IoOptions, attach: (server: HttpServer) => () => void) {
     this.engine = engine;
-    this.opts = opts;
+    this.options = opts;
     this.codec = opts.codec;
     this.offsets = new Offsets();
-    this.encoder = new TrackingEncoder(opts.codec.encoder, this.offsets);
     this.metrics = { recovered: 0, expired: 0, unknownSession: 0, gap: 0, queueRefused: 0, slowConsumer: 0 };
-    this.delivery = { encoder: this.encoder, limits: opts.limits, metrics: this.metrics };
     this.recovery = new Recovery({
       reconnectTimeout: opts.reconnectTimeout,
       store: opts.sessionStore,
@@ -102,6 +113,10 @@ export class IoServer<
       metrics: this.metrics,
       log: opts.logger,
     });
+    const encoder = new TrackingEncoder(opts.codec.encoder, this.offsets);
+    // adapters encode broadcasts with this one: each node stamps its own offset (direct emits carry theirs)
+    this.encoder = this.recovery.enabled ? encoder.withOffsets() : encoder;
+    this.delivery = { encoder, limits: opts.limits, metrics: this.metrics };
     this.connectTimeout = opts.connectTimeout;
     this.log = opts.logger;
     this.attachFn = attach;
@@ -112,8 +127,10 @@ export class IoServer<
   }
 
   createAdapter(nsp: Namespace): Adapter {
-    const AdapterClass = this.opts.adapter;
-    return new AdapterClass(nsp as never);
+    // `new` on a factory returning an object yields that object, as in socket.io
+    const AdapterClass = this.options.adapter as new (nsp: never) => AdapterLike;
+    // a foreign adapter has the methods Adapter has (AdapterLike): the io layer uses no others
+    return new AdapterClass(nsp as never) as Adapter;
   }
 
   /** A namespace by name (created on first use), or a parent of dynamic namespaces. */
@@ -185,7 +202,7 @@ export class IoServer<
   }
 
   private watchChild(parent: ParentNamespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, child: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>): void {
-    if (!this.opts.cleanupEmptyChildNamespaces) return;
+    if (!this.options.cleanupEmptyChildNamespaces) return;
     child.on('disconnect', () => {
       if (child.sockets.size > 0) return;
       void child.adapter.close();
@@ -341,22 +358,33 @@ export class IoServer<
 
   /** Routes the HTTP server's `upgrade` events through the app, beside other upgrade listeners. */
   attach(server: HttpServer): () => void {
+    this.httpServer = server;
     return this.attachFn(server);
   }
 
-  /** Disconnects every socket ('server shutting down'), closes the adapters and the engine. */
-  close(fn?: (err?: Error) => void): Promise<void> {
+  /**
+   * Disconnects every socket ('server shutting down'), closes the engine and the adapters; resolves once
+   * every adapter's close() settled (a cluster adapter's may unsubscribe or tell the other nodes).
+   */
+  async close(fn?: (err?: Error) => void): Promise<void> {
     this.recovery.closeAll('server shutting down');
+    const closing: Array<Promise<void> | void> = [];
     for (const nsp of this._nsps.values()) {
       for (const socket of [...nsp.sockets.values()]) {
         const current = socket.client.current;
         if (current) current.close('server shutting down');
         else socket.onClose('server shutting down');
       }
-      void nsp.adapter.close();
+      try {
+        closing.push(nsp.adapter.close());
+      } catch (err) {
+        this.log.error({ err, nsp: nsp.name }, 'adapter close threw');
+      }
     }
     this.engine.close();
+    for (const result of await Promise.allSettled(closing)) {
+      if (result.status === 'rejected') this.log.error({ err: result.reason }, 'adapter close failed');
+    }
     fn?.();
-    return Promise.resolve();
   }
 }

@@ -316,7 +316,8 @@ export class Socket<
   /** Leaves the namespace; with `close`, ends the whole connection. */
   disconnect(close = false): this {
     if (!this.connected) return this;
-    if (close) {
+    // while interrupted there is no connection to close: the session ends as a namespace disconnect
+    if (close && this.client.current) {
       this.client.disconnectAll();
       return this;
     }
@@ -481,6 +482,7 @@ export class Socket<
     }
     const timer = setTimeout(() => {
       this.acks.delete(id);
+      this.client.outbox?.answered(id);
       callApp(this.log, this, ack, [new Error('operation has timed out')], 'ack callback');
     }, timeout);
     // returns the callback's result, so callApp sees the promise of an async callback
@@ -497,6 +499,7 @@ export class Socket<
     const ack = this.acks.get(id);
     if (!ack) return;
     this.acks.delete(id);
+    this.client.outbox?.answered(id);
     const args = packet.data as unknown[];
     if (ack.withError) args.unshift(null);
     callApp(this.log, this, ack, args, 'ack callback');

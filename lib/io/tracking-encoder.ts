@@ -1,5 +1,6 @@
 // Wraps the codec's encoder: remembers, per encoded packet, what delivery needs (shared engine packets,
-// bytes, recovery offset, ack id), so a broadcast is described once and not once per socket.
+// bytes, recovery offset, ack id), so a broadcast is described once and not once per socket; the
+// adapters' view of it stamps broadcasts with this node's recovery offset.
 import { EnginePacketType, type EnginePacket } from '../codec/engine-packet';
 import { PacketType, type EncodedPacket, type Encoder, type Packet } from '../codec/types';
 import type { Offsets } from './offsets';
@@ -20,14 +21,36 @@ export interface PacketMeta {
 export class TrackingEncoder implements Encoder {
   private readonly inner: Encoder;
   private readonly offsets: Offsets;
-  private readonly metas = new WeakMap<EncodedPacket, PacketMeta>();
+  private readonly metas: WeakMap<EncodedPacket, PacketMeta>;
+  private readonly stamps: boolean;
 
-  constructor(inner: Encoder, offsets: Offsets) {
+  constructor(inner: Encoder, offsets: Offsets, stamps = false, metas = new WeakMap<EncodedPacket, PacketMeta>()) {
     this.inner = inner;
     this.offsets = offsets;
+    this.stamps = stamps;
+    this.metas = metas;
+  }
+
+  /**
+   * The same encoder (one memory of metas) that appends a fresh recovery offset to each event without
+   * an ack it encodes: what adapters get as `nsp.server.encoder`. A broadcast is stamped on each node
+   * when that node encodes it for its own sockets, so what travels between nodes (Redis, IPC) carries
+   * no offset: another node's clients, ours or socket.io's, only ever see offsets of the node they are
+   * connected to. The packet's data is extended in place, as socket.io's session-aware adapter does, so
+   * `onAnyOutgoing` listeners see the offset.
+   */
+  withOffsets(): TrackingEncoder {
+    return new TrackingEncoder(this.inner, this.offsets, true, this.metas);
   }
 
   encode(packet: Packet): EncodedPacket {
+    if (this.stamps && isEvent(packet) && packet.id === undefined && Array.isArray(packet.data)) {
+      const offset = this.offsets.next();
+      packet.data.push(offset.text);
+      const encoded = this.inner.encode(packet);
+      this.metas.set(encoded, toMeta(encoded, offset.value, undefined, true));
+      return encoded;
+    }
     const encoded = this.inner.encode(packet);
     this.metas.set(encoded, this.describePacket(packet, encoded));
     return encoded;
@@ -44,12 +67,16 @@ export class TrackingEncoder implements Encoder {
   }
 
   private describePacket(packet: Packet, encoded: EncodedPacket): PacketMeta {
-    const isEvent = packet.type === PacketType.EVENT || packet.type === PacketType.BINARY_EVENT;
+    const event = isEvent(packet);
     const isAck = packet.type === PacketType.ACK || packet.type === PacketType.BINARY_ACK;
     let offset: number | undefined;
-    if (isEvent && packet.id === undefined && Array.isArray(packet.data)) offset = this.offsets.parse(packet.data[packet.data.length - 1]);
-    return toMeta(encoded, offset, isEvent ? packet.id : undefined, isEvent || isAck);
+    if (event && packet.id === undefined && Array.isArray(packet.data)) offset = this.offsets.parse(packet.data[packet.data.length - 1]);
+    return toMeta(encoded, offset, event ? packet.id : undefined, event || isAck);
   }
+}
+
+function isEvent(packet: Packet): boolean {
+  return packet.type === PacketType.EVENT || packet.type === PacketType.BINARY_EVENT;
 }
 
 function toMeta(encoded: EncodedPacket, offset: number | undefined, ackId: number | undefined, replayable: boolean): PacketMeta {
