@@ -59,6 +59,7 @@ export const ERROR_CODES = {
   ERR_QUERY_TOO_LONG: { message: 'query string of %d characters, limit %d', http: 400, eio: 3 },
   ERR_ADDRESS_MISMATCH: { message: 'session used from another address', http: 400, eio: 1 },
   ERR_BODY_TIMEOUT: { message: 'request body did not arrive within %d ms', http: 408 },
+  ERR_UNSUPPORTED_ENCODING: { message: 'Content-Encoding %s is not supported', http: 415 },
   ERR_DESTROYED: { message: 'the session has ended: nothing more can be sent on it' },
   ERR_QUEUE_FULL: { message: 'the send queue is full: wait for the socket\'s "drain" event' },
   ERR_SLOW_CONSUMER: { message: 'the client does not read what it is sent (queue over its bound)', wsClose: 1008 },

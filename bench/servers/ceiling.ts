@@ -10,11 +10,12 @@ import type { Duplex } from 'node:stream';
 import express from 'express';
 import { nanoid } from 'nanoid';
 import { WebSocketServer, type WebSocket } from 'ws';
+// the one thing taken from lib/: the id length, so that the bytes stay ours as lib/ changes it
+import { ID_LENGTH } from '../../lib/util/ids';
 import { serve } from './control';
 
 const PATH = '/socket.io/';
 const PING_INTERVAL_MS = 25000;
-const ID_LENGTH = 21;
 const RS = '\x1e';
 
 /** Recovery offsets in ours' format: `<8 hex digits per process>.<counter base 36>`. */

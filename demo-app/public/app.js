@@ -21,6 +21,7 @@ const state = {
   online: 0,
   everConnected: false,
   cutting: false,
+  statusDetail: '',
   /** Lines received since the last disconnect: before 'connect', those are the replayed ones. */
   sinceDisconnect: 0,
 };
@@ -65,10 +66,13 @@ const STATE_TEXT = {
   refused: 'Not signed in',
 };
 
+/** Shows a connection state; connected states also name the transport (it changes on upgrade). */
 function setStatus(name, detail) {
   const status = $('status');
   status.dataset.state = name;
-  $('status-text').textContent = detail ? `${STATE_TEXT[name]} ${detail}` : STATE_TEXT[name];
+  state.statusDetail = detail || '';
+  const transport = name === 'connected' || name === 'recovered' || name === 'resynced' ? transportName() : '';
+  $('status-text').textContent = [STATE_TEXT[name], state.statusDetail, transport && `(${transport})`].filter(Boolean).join(' ');
   $('cut').disabled = name === 'offline' || name === 'connecting' || state.cutting;
 }
 
@@ -388,24 +392,21 @@ function connect() {
 
   socket.on('connect', () => {
     restoreReconnectionDelays();
-    const transport = transportName();
     if (socket.recovered) {
       // same socket id, same rooms; every event sent meanwhile has just been replayed (before 'connect')
       const missed = state.sinceDisconnect;
-      setStatus('recovered', `· ${missed} missed ${missed === 1 ? 'message' : 'messages'} delivered${transport ? ` (${transport})` : ''}`);
-      toast(`Session recovered: ${missed} missed ${missed === 1 ? 'message' : 'messages'} delivered, nothing lost`);
+      const what = `${missed} missed ${missed === 1 ? 'message' : 'messages'} delivered`;
+      setStatus('recovered', `· ${what}`);
+      toast(`Session recovered: ${what}, nothing lost`);
     } else {
-      setStatus(state.everConnected ? 'resynced' : 'connected', transport ? `(${transport})` : '');
+      setStatus(state.everConnected ? 'resynced' : 'connected');
       const rooms = state.everConnected ? [...state.joined.keys()] : savedRooms();
       if (!state.everConnected) state.current = null;
       state.everConnected = true;
       for (const name of rooms) joinRoom(name, false);
     }
     retryFailed();
-    socket.io.engine.once('upgrade', () => {
-      const current = $('status').dataset.state;
-      if (current === 'connected' || current === 'resynced') setStatus(current, `(${transportName()})`);
-    });
+    socket.io.engine.once('upgrade', () => setStatus($('status').dataset.state, state.statusDetail));
   });
 
   socket.on('disconnect', (reason) => {

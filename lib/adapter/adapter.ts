@@ -64,7 +64,8 @@ export interface Session {
 /**
  * What the io layer calls on an adapter: this package's Adapter and the official adapters (which extend
  * socket.io-adapter's class, the same surface) both have it. `new Adapter(nsp)` or the factory of an
- * official createAdapter() must return one.
+ * official createAdapter() must return one. `apply(opts, fn)` is called too (a broadcast with acks lists
+ * the local sockets that did not answer): socket.io-adapter declares it private, so it is not typed here.
  */
 export type AdapterLike = Pick<
   Adapter,
@@ -85,15 +86,11 @@ export type AdapterLike = Pick<
   | 'addSockets'
   | 'delSockets'
   | 'disconnectSockets'
-  | 'apply'
-  | 'computeExceptSids'
   | 'serverSideEmit'
   | 'persistSession'
   | 'restoreSession'
-  | 'on'
-  | 'off'
-  | 'emit'
->;
+> &
+  Pick<EventEmitter, 'on' | 'off' | 'emit' | 'once'>;
 
 /**
  * The default in-memory adapter. Same methods, fields and events as socket.io-adapter's `Adapter`

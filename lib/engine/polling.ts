@@ -21,6 +21,8 @@ export interface PollingOptions {
   readonly bodyTimeout: number;
   /** Called when a POST body did not arrive in time (for the log line). */
   readonly onBodyTimeout: (timeout: number) => void;
+  /** Called when a POST comes with a Content-Encoding we cannot inflate (for the log line). */
+  readonly onUnsupportedEncoding?: (encoding: string) => void;
   /**
    * ms a server-side close waits for the client's next GET to carry the close packet (official: 30 s);
    * the server passes pingTimeout when shorter, the wait the heartbeat gives a client that does not poll.
@@ -114,6 +116,7 @@ export class PollingTransport extends Transport {
     const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
     const inflate = encoding === 'gzip' ? zlib.createGunzip() : encoding === 'deflate' ? zlib.createInflate() : encoding === 'br' ? zlib.createBrotliDecompress() : undefined;
     if (!inflate && encoding !== 'identity') {
+      this.opts.onUnsupportedEncoding?.(encoding);
       answerEmpty(res, 415);
       return;
     }

@@ -204,6 +204,10 @@ export class EngineServer extends EventEmitter<EngineServerEvents> {
       onPayloadTooLarge: (size, limit) => this.logTooLarge(id, req, size, limit),
       bodyTimeout: this.opts.bodyTimeout,
       closeTimeout: Math.min(30000, this.opts.pingTimeout),
+      onUnsupportedEncoding: (encoding) => {
+        this.count('ERR_UNSUPPORTED_ENCODING');
+        this.log.warn({ code: 'ERR_UNSUPPORTED_ENCODING', sid: id, remoteAddress: remoteAddressOf(req), value: encoding.slice(0, 64) }, 'request refused');
+      },
       onBodyTimeout: (timeout) => {
         this.count('ERR_BODY_TIMEOUT');
         this.log.warn({ code: 'ERR_BODY_TIMEOUT', sid: id, remoteAddress: remoteAddressOf(req), limit: timeout }, 'request body too slow');
@@ -221,7 +225,10 @@ export class EngineServer extends EventEmitter<EngineServerEvents> {
     const remoteAddress = remoteAddressOf(req);
     const log = this.log.child({ sid: id, transport: transport.name, remoteAddress });
     // the response and its buffers need not live as long as the session
-    (req as { res?: unknown }).res = undefined;
+    // the response and Express's `next` (its routing context, the response's header string) need not
+    // live as long as the session: they are most of an idle connection's heap otherwise
+    (req as { res?: unknown; next?: unknown }).res = undefined;
+    (req as { next?: unknown }).next = undefined;
     const session = new EngineSocket(id, transport, req, remoteAddress, this.opts, log, this.metrics);
     this.clients.set(id, session);
     this.admission.opened(remoteAddress);

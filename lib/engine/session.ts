@@ -53,6 +53,7 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> implements Tr
   upgrading = false;
   log: Logger;
   private writeBuffer: EnginePacket[] = [];
+  private readonly traceFlush: boolean;
   /** Bytes of the messages in writeBuffer. */
   private writeBufferBytes = 0;
   /** Messages queued since the session opened: a message's mark is this count once it is queued. */
@@ -96,6 +97,8 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> implements Tr
     this.remoteAddress = remoteAddress;
     this.opts = opts;
     this.log = log;
+    // asked once: the flush path runs for every delivery
+    this.traceFlush = isLevelEnabled(log, 'trace');
     this.transport = transport;
     transport.handler = this;
   }
@@ -194,7 +197,7 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> implements Tr
     this.writeBuffer = [];
     this.writeBufferBytes = 0;
     this.flushedMessages = this.queuedMessages;
-    if (isLevelEnabled(this.log, 'trace')) this.log.trace({ packets: batch.length }, 'flush');
+    if (this.traceFlush) this.log.trace({ packets: batch.length }, 'flush');
     this.transport.send(batch);
     this.emit('drain');
   }

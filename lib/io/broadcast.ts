@@ -106,7 +106,7 @@ export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, 
   }
 
   private emitWithAckCallback(packet: Packet, opts: { rooms: Set<Room>; except: Set<Room>; flags: BroadcastFlags }, ack: (...a: unknown[]) => unknown): void {
-    const { timeout } = this.flags;
+    const { timeout, expectSingleResponse } = this.flags;
     const log = this.adapter.nsp.server.log;
     // the app's callback runs from a timer or another socket's ACK: a fault there must stay there
     const report = (...args: unknown[]): void => {
@@ -129,13 +129,15 @@ export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, 
             const err = new Error('operation has timed out') as BroadcastTimeoutError;
             err.missing = targeted.filter((id) => !answered.has(id));
             err.responses = responses;
-            report(err, responses);
+            // a RemoteSocket's emit (one target): the answer itself, as socket.io gives it
+            report(err, expectSingleResponse ? null : responses);
           }, timeout);
     const complete = (): void => {
       if (timedOut || expectedServers !== reportedServers || responses.length !== expectedClients) return;
       clearTimeout(timer);
-      if (timeout === undefined) report(responses);
-      else report(null, responses);
+      const result = expectSingleResponse ? responses[0] : responses;
+      if (timeout === undefined) report(result);
+      else report(null, result);
     };
     this.adapter.broadcastWithAck(
       packet,

@@ -175,7 +175,8 @@ export class Namespace<
   }
 
   fetchSockets(): Promise<Array<RemoteSocket<EmitEvents, SocketData>>> {
-    return this.operator().fetchSockets();
+    // the namespace's own map, not the broadcast's (whose acks collect a list): a remote socket is one client
+    return (new BroadcastOperator(this.adapter) as BroadcastOperator<EmitEvents, SocketData>).fetchSockets();
   }
 
   socketsJoin(room: Room | readonly Room[]): void {

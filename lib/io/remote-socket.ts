@@ -1,6 +1,7 @@
 // A socket held by another node of the cluster, as fetchSockets() returns it with a cluster adapter.
 import type { Adapter, Room } from '../adapter/adapter';
-import type { DefaultEventsMap, EventNames, EventParams, EventsMap, EventWithoutAck } from './events';
+import { BroadcastOperator } from './broadcast';
+import type { DecorateAcknowledgements, DefaultEventsMap, EventNames, EventParams, EventsMap, EventWithoutAck } from './events';
 import type { Handshake } from './handshake';
 
 /** What a cluster adapter tells about a remote socket. */
@@ -11,46 +12,50 @@ export interface SocketDetails<SocketData> {
   data: SocketData;
 }
 
-/** Emits, joins, leaves and disconnects through the adapter, wherever the socket lives. */
+/**
+ * Emits, joins, leaves and disconnects through the adapter, wherever the socket lives: a broadcast to
+ * the room named by its id, as socket.io's RemoteSocket.
+ */
 export class RemoteSocket<EmitEvents extends EventsMap = DefaultEventsMap, SocketData = unknown> {
   readonly id: string;
   readonly handshake: Handshake;
   readonly rooms: Set<Room>;
   readonly data: SocketData;
-  private readonly adapter: Adapter;
+  /** Untyped: the typed surface is emit() and timeout() (a typed field would make RemoteSocket invariant). */
+  private readonly operator: BroadcastOperator<EventsMap, SocketData>;
 
   constructor(adapter: Adapter, details: SocketDetails<SocketData>) {
-    this.adapter = adapter;
     this.id = details.id;
     this.handshake = details.handshake;
     this.rooms = new Set(details.rooms);
     this.data = details.data;
+    // one target: an ack gets that client's answer itself, not a list of one
+    this.operator = new BroadcastOperator(adapter, new Set([this.id]), new Set(), { expectSingleResponse: true });
   }
 
-  private get only(): { rooms: Set<Room>; except: Set<Room> } {
-    return { rooms: new Set([this.id]), except: new Set() };
-  }
-
-  /** Events without an ack only: a socket on another node has no way to answer through the adapter. */
+  /** Events without an ack; for an answer, `timeout(ms).emit(ev, ...args, (err, answer) => …)`. */
   emit<Ev extends EventNames<EmitEvents>>(
-    ev: EventWithoutAck<EmitEvents, Ev, 'a RemoteSocket cannot wait for an ack'>,
+    ev: EventWithoutAck<EmitEvents, Ev, 'a RemoteSocket waits for an ack only after timeout()'>,
     ...args: EventParams<EmitEvents, Ev>
   ): boolean {
-    this.adapter.broadcast({ type: 2, nsp: '', data: [ev, ...args] }, this.only);
-    return true;
+    return (this.operator.emit as (ev: unknown, ...a: unknown[]) => boolean)(ev, ...(args as unknown[]));
+  }
+
+  /** The next emit's ack gets (err, answer): the client's answer, or an error after `ms`. */
+  timeout(ms: number): BroadcastOperator<DecorateAcknowledgements<EmitEvents>, SocketData> {
+    return this.operator.timeout(ms) as unknown as BroadcastOperator<DecorateAcknowledgements<EmitEvents>, SocketData>;
   }
 
   join(room: Room | Room[]): void {
-    this.adapter.addSockets(this.only, Array.isArray(room) ? room : [room]);
+    this.operator.socketsJoin(room);
   }
 
   leave(room: Room): void {
-    this.adapter.delSockets(this.only, [room]);
+    this.operator.socketsLeave(room);
   }
 
   disconnect(close = false): this {
-    this.adapter.disconnectSockets(this.only, close);
+    this.operator.disconnectSockets(close);
     return this;
   }
 }
-

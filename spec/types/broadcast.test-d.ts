@@ -153,7 +153,7 @@ expectTypeOf(io.in('r').fetchSockets()).resolves.items.toHaveProperty('id').toEq
 declare const remote: Fetched;
 remote.emit('news', 'headline', 1);
 remote.join('r');
-// @ts-expect-error: a RemoteSocket cannot wait for an ack
+// @ts-expect-error: a RemoteSocket waits for an ack only after timeout()
 remote.emit('double', 21, () => {});
 // @ts-expect-error: wrong argument
 remote.emit('news', 1, 1);
