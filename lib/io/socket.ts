@@ -1,13 +1,13 @@
 // One client in one namespace: on / emit / acks / join / leave, packet middleware, disconnect reasons.
-import { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import { PacketType, RESERVED_EVENTS, type Packet } from '../codec/types';
 import type { Adapter, BroadcastFlags, Room } from '../adapter/adapter';
 import type { EngineSocket } from '../engine/session';
 import type { Logger } from '../logger';
 import { generateId } from '../util/ids';
-import { callApp } from './app-call';
+import { AckMap, type AckFn } from './acks';
 import { BroadcastOperator } from './broadcast';
+import { CatchAllEmitter } from './catch-all';
 import type { Client } from './client';
 import { Delivery, type DeliveryOwner } from './delivery';
 import type {
@@ -47,8 +47,6 @@ export interface SocketReservedEvents {
   error: (err: Error) => void;
 }
 
-type AckFn = ((...args: unknown[]) => unknown) & { withError?: boolean };
-type AnyListener = (event: string, ...args: unknown[]) => void;
 type PacketMiddleware = (event: unknown[], next: Next) => unknown;
 
 const NO_FLAGS: BroadcastFlags = Object.freeze({});
@@ -65,7 +63,7 @@ export class Socket<
   EmitEvents extends EventsMap = DefaultEventsMap,
   ServerSideEvents extends EventsMap = DefaultEventsMap,
   SocketData = any, // eslint-disable-line @typescript-eslint/no-explicit-any -- socket.io's default
-> extends EventEmitter {
+> extends CatchAllEmitter {
   readonly id: string;
   readonly nsp: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
   /** The socket's way out: its current connection, send queue and replay log (socket.io's `client`). */
@@ -79,13 +77,11 @@ export class Socket<
   data: SocketData = {} as SocketData;
   connected = false;
   /** Pending acknowledgement callbacks by packet id (adapters set these for broadcasts with acks). */
-  readonly acks = new Map<number, AckFn>();
+  readonly acks = new AckMap();
   private flags: BroadcastFlags = NO_FLAGS;
   /** Set once the socket has left (or was refused): joins are dropped, onClose runs once. */
   private left = false;
   private readonly fns: PacketMiddleware[] = [];
-  private anyListeners: AnyListener[] | undefined;
-  private anyOutgoingListeners: AnyListener[] | undefined;
   readonly log: Logger;
 
   constructor(nsp: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, client: Client, auth: Record<string, unknown>) {
@@ -266,51 +262,6 @@ export class Socket<
     return this;
   }
 
-  onAny(listener: AnyListener): this {
-    (this.anyListeners ??= []).push(listener);
-    return this;
-  }
-
-  prependAny(listener: AnyListener): this {
-    (this.anyListeners ??= []).unshift(listener);
-    return this;
-  }
-
-  offAny(listener?: AnyListener): this {
-    this.anyListeners = removeListener(this.anyListeners, listener);
-    return this;
-  }
-
-  listenersAny(): AnyListener[] {
-    return [...(this.anyListeners ?? [])];
-  }
-
-  onAnyOutgoing(listener: AnyListener): this {
-    (this.anyOutgoingListeners ??= []).push(listener);
-    return this;
-  }
-
-  prependAnyOutgoing(listener: AnyListener): this {
-    (this.anyOutgoingListeners ??= []).unshift(listener);
-    return this;
-  }
-
-  offAnyOutgoing(listener?: AnyListener): this {
-    this.anyOutgoingListeners = removeListener(this.anyOutgoingListeners, listener);
-    return this;
-  }
-
-  listenersAnyOutgoing(): AnyListener[] {
-    return [...(this.anyOutgoingListeners ?? [])];
-  }
-
-  /** Called for every packet sent to this socket, broadcasts included (adapters call it too). */
-  notifyOutgoingListeners(packet: Packet): void {
-    const listeners = this.anyOutgoingListeners;
-    if (!listeners || listeners.length === 0) return;
-    for (const listener of [...listeners]) callApp(this.log, this, listener, packet.data as unknown[], 'onAnyOutgoing listener');
-  }
-
   // --- disconnect ---
 
   /** Leaves the namespace; with `close`, ends the whole connection. */
@@ -419,10 +370,7 @@ export class Socket<
       return;
     }
     if (packet.id !== undefined) args.push(this.ackFor(packet.id));
-    const any = this.anyListeners;
-    if (any && any.length > 0) {
-      for (const listener of [...any]) callApp(this.log, this, listener, args, 'onAny listener');
-    }
+    this.notifyIncomingListeners(args);
     if (this.fns.length === 0) {
       this.dispatch(args);
       return;
@@ -476,33 +424,11 @@ export class Socket<
   }
 
   private registerAck(id: number, ack: AckFn, timeout: number | undefined): void {
-    if (timeout === undefined) {
-      this.acks.set(id, ack);
-      return;
-    }
-    const timer = setTimeout(() => {
-      this.acks.delete(id);
-      this.client.outbox?.answered(id);
-      callApp(this.log, this, ack, [new Error('operation has timed out')], 'ack callback');
-    }, timeout);
-    // returns the callback's result, so callApp sees the promise of an async callback
-    const settle = ((...args: unknown[]) => {
-      clearTimeout(timer);
-      return ack.apply(this, args);
-    }) as AckFn;
-    settle.withError = true;
-    this.acks.set(id, settle);
+    this.acks.register(id, ack, timeout, this);
   }
 
   private onAck(packet: Packet): void {
-    const id = packet.id as number;
-    const ack = this.acks.get(id);
-    if (!ack) return;
-    this.acks.delete(id);
-    this.client.outbox?.answered(id);
-    const args = packet.data as unknown[];
-    if (ack.withError) args.unshift(null);
-    callApp(this.log, this, ack, args, 'ack callback');
+    this.acks.answer(packet.id as number, packet.data as unknown[], this);
   }
 
   /** @internal leaves the namespace with `reason`; runs once */
@@ -511,13 +437,7 @@ export class Socket<
     if (!this.connected || this.left) return;
     this.left = true;
     this.emitOwn('disconnecting', reason, description);
-    // acks that expect an answer in bounded time learn now that none will come
-    for (const [id, ack] of this.acks) {
-      if (!ack.withError) continue;
-      this.acks.delete(id);
-      callApp(this.log, this, ack, [new Error('socket has been disconnected')], 'ack callback');
-    }
-    this.acks.clear();
+    this.acks.failAll(this);
     this.adapter.delAll(this.id);
     this.nsp.removeSocket(this);
     this.client.removeSocket(this);
@@ -527,11 +447,4 @@ export class Socket<
     this.emitOwn('disconnect', reason, description);
     this.nsp.emitClassicDisconnect(this, reason);
   }
-}
-
-function removeListener(list: AnyListener[] | undefined, listener: AnyListener | undefined): AnyListener[] | undefined {
-  if (!list || !listener) return undefined;
-  const i = list.indexOf(listener);
-  if (i !== -1) list.splice(i, 1);
-  return list;
 }
