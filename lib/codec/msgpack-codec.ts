@@ -1,6 +1,7 @@
 // msgpack codec, wire-compatible with socket.io-msgpack-parser: one map {type, data, nsp, id?} per packet.
 import { EventEmitter } from 'node:events';
-import { acquireWriter, MsgpackReader, releaseWriter } from './msgpack';
+import { MsgpackReader } from './msgpack-reader';
+import { acquireWriter, releaseWriter } from './msgpack-writer';
 import { checkPacket, isAckId, refuse, resolveDecodeLimits, type DecodeLimits, type ResolvedDecodeLimits } from './packet-rules';
 import { PacketType, type Codec, type Decoder, type EncodedPacket, type Encoder, type Packet } from './types';
 

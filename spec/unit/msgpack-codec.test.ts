@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { Decoder as OfficialDecoder, Encoder as OfficialEncoder } from 'socket.io-msgpack-parser';
 import { SocketIOError } from '../../lib/errors';
 import { MsgpackDecoder, MsgpackEncoder, msgpackCodec, DEFAULT_DECODE_LIMITS, type DecodeLimits } from '../../lib/msgpack';
-import { MAX_ENCODE_DEPTH, encodeMsgpack } from '../../lib/codec/msgpack';
+import { MAX_ENCODE_DEPTH, encodeMsgpack } from '../../lib/codec/msgpack-writer';
 import { RESERVED_EVENTS, type Packet } from '../../lib/codec/types';
 import { fuzzParams, packetArb, valueArb } from '../fixtures/arbitraries';
 import { revive } from '../fixtures/tagged';
