@@ -70,6 +70,12 @@ export function decodePayload(payload: string): EnginePacket[] | undefined {
   return packets;
 }
 
+/** Bytes a packet weighs (type + data; text counted in UTF-16 units): what the inbound budget takes. */
+export function packetSize(packet: EnginePacket): number {
+  const { data } = packet;
+  return 1 + (data === undefined ? 0 : data.length);
+}
+
 /** Normalises what an app may send as binary into a Buffer without copying. */
 export function toBuffer(data: ArrayBuffer | ArrayBufferView): Buffer {
   if (Buffer.isBuffer(data)) return data;

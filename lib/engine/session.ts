@@ -1,10 +1,10 @@
 // One Engine.IO connection: state, heartbeat, outgoing queue, polling → WebSocket upgrade, close with a reason.
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
-import { EnginePacketType, toBuffer, type EnginePacket, type RawData } from '../codec/engine-packet';
+import { EnginePacketType, packetSize, toBuffer, type EnginePacket, type RawData } from '../codec/engine-packet';
 import { isLevelEnabled, type Logger } from '../logger';
 import type { ResolvedEngineOptions } from '../options';
-import type { Transport, TransportHandler } from './transport';
+import { noopHandler as noopTransportHandler, type Transport, type TransportHandler } from './transport';
 import { describeCode, type ErrorCode } from '../errors';
 import { TokenBucket } from '../util/token-bucket';
 
@@ -425,19 +425,6 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> implements Tr
     this.log.debug({ reason, description }, 'session closed');
     this.emit('close', reason, description);
   }
-}
-
-const noopTransportHandler: TransportHandler = {
-  onTransportPacket() {},
-  onTransportReady() {},
-  onTransportError() {},
-  onTransportClose() {},
-};
-
-/** Bytes a packet weighs against the inbound budget. */
-function packetSize(packet: EnginePacket): number {
-  const { data } = packet;
-  return 1 + (data === undefined ? 0 : data.length);
 }
 
 // Timer callbacks are module functions reaching their session through the argument, not closures.

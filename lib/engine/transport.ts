@@ -20,7 +20,8 @@ export interface TransportHandler {
   onTransportClose(transport: Transport): void;
 }
 
-const noopHandler: TransportHandler = {
+/** A handler that ignores everything: what a transport reports to once its session let go of it. */
+export const noopHandler: TransportHandler = {
   onTransportPacket() {},
   onTransportReady() {},
   onTransportError() {},
