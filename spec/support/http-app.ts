@@ -1,9 +1,8 @@
 // An app started the way apps start (app.listen), and one raw HTTP response read off a TCP socket.
 import type * as http from 'node:http';
 import * as net from 'node:net';
-import type { AddressInfo } from 'node:net';
 import type { TestContext } from 'node:test';
-import type { Running } from './server';
+import { closedAfter, type Running } from './server';
 import { within } from './wait';
 
 /** `app.listen(0, '127.0.0.1')`: a server with no `upgrade` listener; every connection is destroyed after the test. */
@@ -12,17 +11,7 @@ export async function appListen(t: TestContext, app: { listen(port: number, host
   await new Promise<void>((resolve) => {
     server = app.listen(0, '127.0.0.1', resolve);
   });
-  const sockets = new Set<net.Socket>();
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  t.after(async () => {
-    for (const s of sockets) s.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  const { port } = server.address() as AddressInfo;
-  return { server, port, url: `http://127.0.0.1:${port}` };
+  return closedAfter(t, server);
 }
 
 export interface RawHttpResponse {

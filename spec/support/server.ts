@@ -22,6 +22,11 @@ export interface Running {
 export async function listen(t: TestContext, handler: http.RequestListener | http.Server): Promise<Running> {
   const server = handler instanceof http.Server ? handler : http.createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return closedAfter(t, server);
+}
+
+/** A listening server, closed (every connection destroyed first) when the test ends. */
+export function closedAfter(t: TestContext, server: http.Server): Running {
   const sockets = new Set<import('node:net').Socket>();
   server.on('connection', (s) => {
     sockets.add(s);
