@@ -5,92 +5,40 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
-import { join, relative, resolve } from 'node:path';
-import { compile, compiledPath } from './build';
+import { join, relative } from 'node:path';
+import { compile } from './build';
 import { runCheck } from './check';
-import type { BroadcastResult, ChurnResult, ConnectResult, EchoResult } from './generator';
 import { perConnection, Snapshot, type HeapClass } from './heap';
-import { readMachine, readRss } from './proc';
 import { summarizeProfile, type ProfileSummary } from './profile';
-import { detectPinning, hardFdLimit, pinSelf, spawnNode, type Child, type Pinning } from './spawn';
-import { fmt, fmtSpread, markdownTable, pairedRatios, spread, textTable, type Spread } from './stats';
+import { redisServerVersion } from './redis';
+import {
+  ALL_SERVERS,
+  DEFAULT_SERVERS,
+  FULL,
+  GENERATOR_CPU,
+  interferenceOf,
+  NO_CEILING,
+  QUICK,
+  ROOT,
+  runOne,
+  SCENARIO_NAMES,
+  SERVER_CPU,
+  serverInfo,
+  sleep,
+  startGenerator,
+  startServer,
+  type Config,
+  type Env,
+  type PhaseHooks,
+  type RunRecord,
+  type ScenarioName,
+  type ServerName,
+} from './scenarios';
+import { detectPinning, hardFdLimit, pinSelf } from './spawn';
+import { fmt, markdownTable, textTable } from './stats';
+import { deriveGrowth, interference, scenarioOfKey, summarize, tableCells, tableHeader } from './summary';
 
-const ROOT = resolve(__dirname, '..');
-const SERVER_CPU = 0;
-const GENERATOR_CPU = 1;
-/** Loopback source addresses the generator spreads its connections over (127.0.0.2 …). */
-const SOURCE_ADDRESSES = 16;
-
-export type ServerName = 'ours' | 'socket.io' | 'ceiling' | 'ceiling+express';
-/** Every server the harness knows, in table order; the last one only when asked for (--servers). */
-const ALL_SERVERS: readonly ServerName[] = ['ours', 'socket.io', 'ceiling', 'ceiling+express'];
-const DEFAULT_SERVERS: readonly ServerName[] = ['ours', 'socket.io', 'ceiling'];
-const SERVER_FILES: Record<ServerName, string> = {
-  ours: 'bench/servers/ours.ts',
-  'socket.io': 'bench/servers/official.ts',
-  ceiling: 'bench/servers/ceiling.ts',
-  // the ceiling's long-polling handler mounted in an Express app: what Express itself costs per request
-  'ceiling+express': 'bench/servers/ceiling.ts',
-};
-
-const SCENARIO_NAMES = ['idle', 'broadcast', 'paced', 'echo', 'churn', 'polling', 'growth'] as const;
-type ScenarioName = (typeof SCENARIO_NAMES)[number];
-
-interface Config {
-  mode: 'quick' | 'full';
-  reps: number;
-  idleSizes: number[];
-  broadcastSize: number;
-  growthSize: number;
-  warmupMs: number;
-  measureMs: number;
-  /** Saturating broadcast: broadcasts in flight (sent, not yet delivered everywhere). */
-  window: number;
-  pacedRate: number;
-  payloadBytes: number;
-  echoClients: number;
-  churnConcurrency: number;
-  pollingClients: number;
-  connectConcurrency: number;
-  settleMs: number;
-  /** Before each run, wait up to this long for other processes to leave the CPUs alone. */
-  quietWaitMs: number;
-  /** A run during which other processes took more than this of the server's CPU (cores) is redone once. */
-  retryAboveLoad: number | undefined;
-}
-
-const QUICK: Config = {
-  mode: 'quick',
-  reps: 2,
-  idleSizes: [1000, 5000],
-  broadcastSize: 1000,
-  growthSize: 5000,
-  warmupMs: 400,
-  measureMs: 1500,
-  window: 16,
-  pacedRate: 20,
-  payloadBytes: 64,
-  echoClients: 100,
-  churnConcurrency: 20,
-  pollingClients: 100,
-  connectConcurrency: 128,
-  settleMs: 200,
-  quietWaitMs: 0,
-  retryAboveLoad: undefined,
-};
-
-const FULL: Config = {
-  ...QUICK,
-  mode: 'full',
-  reps: 5,
-  idleSizes: [1000, 5000, 10000, 50000],
-  growthSize: 10000,
-  warmupMs: 1000,
-  measureMs: 5000,
-  settleMs: 500,
-  quietWaitMs: 10000,
-  retryAboveLoad: 0.25,
-};
+export type { ServerName } from './scenarios';
 
 // --- command line ---
 
@@ -151,438 +99,6 @@ function git(args: string[]): string {
   } catch {
     return '';
   }
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-// --- one server process, one scenario ---
-
-interface Env {
-  cfg: Config;
-  pinning: Pinning;
-  fdLimit: number;
-  log: (line: string) => void;
-}
-
-/** Called around the measured phase (the profiler hooks in here). */
-interface PhaseHooks {
-  before(server: Child): Promise<void>;
-  after(server: Child): Promise<void>;
-}
-
-const NO_HOOKS: PhaseHooks = { before: async () => {}, after: async () => {} };
-
-type Metrics = Record<string, number>;
-
-interface RunRecord {
-  scenario: ScenarioName;
-  server: ServerName;
-  rep: number;
-  /** Position of the server in this repetition's order. */
-  position: number;
-  metrics: Metrics;
-  raw: Record<string, unknown>;
-  error?: string;
-}
-
-interface Ctx {
-  env: Env;
-  server: Child;
-  gen: Child;
-  hooks: PhaseHooks;
-  raw: Record<string, unknown>;
-}
-
-interface Mem {
-  heapUsed: number;
-  heapTotal: number;
-  external: number;
-  arrayBuffers: number;
-  rss: number;
-  procRss: number;
-}
-
-async function memory(server: Child): Promise<Mem> {
-  const usage = await server.call<NodeJS.MemoryUsage>('mem', {}, 60_000);
-  return { ...usage, procRss: readRss(server.pid) ?? usage.rss };
-}
-
-async function connectAll(ctx: Ctx, count: number): Promise<ConnectResult> {
-  const result = await ctx.gen.call<ConnectResult>('connect', { count, concurrency: ctx.env.cfg.connectConcurrency }, 6 * 60_000);
-  if (result.failed > 0) throw new Error(`${result.failed} of ${count} connections failed: ${JSON.stringify(result.errors)}`);
-  return result;
-}
-
-function phaseTimeout(cfg: Config): number {
-  return cfg.warmupMs + cfg.measureMs + 60_000;
-}
-
-function perUnit(totalMs: number, units: number): number {
-  return units > 0 ? (totalMs * 1000) / units : NaN;
-}
-
-function cpuMetrics(prefix: string, window: BroadcastResult['window'], units: number, m: Metrics): void {
-  m[`${prefix}.cpu`] = perUnit(window.server.totalMs, units);
-  m[`${prefix}.user`] = perUnit(window.server.userMs, units);
-  m[`${prefix}.sys`] = perUnit(window.server.systemMs, units);
-  m[`${prefix}.serverLoad`] = window.server.totalMs / window.wallMs;
-  m[`${prefix}.genLoad`] = window.generatorMs / window.wallMs;
-  m[`${prefix}.otherLoad`] = window.otherLoad;
-  if (window.otherLoadServerCpu !== undefined) m[`${prefix}.otherLoadCpu0`] = window.otherLoadServerCpu;
-}
-
-async function broadcastPhase(ctx: Ctx, mode: 'saturate' | 'paced'): Promise<BroadcastResult> {
-  const { cfg } = ctx.env;
-  await ctx.hooks.before(ctx.server);
-  const result = await ctx.gen.call<BroadcastResult>(
-    'broadcast',
-    { mode, warmupMs: cfg.warmupMs, measureMs: cfg.measureMs, window: cfg.window, rate: cfg.pacedRate, payloadBytes: cfg.payloadBytes },
-    phaseTimeout(cfg),
-  );
-  await ctx.hooks.after(ctx.server);
-  return result;
-}
-
-const SCENARIOS: Record<ScenarioName, (ctx: Ctx) => Promise<Metrics>> = {
-  async idle(ctx) {
-    const { cfg } = ctx.env;
-    const m: Metrics = {};
-    const base = await memory(ctx.server);
-    const points: Record<number, Mem> = {};
-    let have = 0;
-    for (const n of cfg.idleSizes) {
-      await connectAll(ctx, n - have);
-      have = n;
-      await sleep(cfg.settleMs);
-      const now = await memory(ctx.server);
-      points[n] = now;
-      m[`idle.heap@${n}`] = (now.heapUsed - base.heapUsed) / n;
-      m[`idle.rss@${n}`] = (now.procRss - base.procRss) / n;
-      m[`idle.external@${n}`] = (now.external - base.external) / n;
-    }
-    ctx.raw.base = base;
-    ctx.raw.points = points;
-    return m;
-  },
-
-  async broadcast(ctx) {
-    const { cfg } = ctx.env;
-    const before = await memory(ctx.server);
-    await connectAll(ctx, cfg.broadcastSize);
-    const r = await broadcastPhase(ctx, 'saturate');
-    const after = await memory(ctx.server);
-    ctx.raw.result = r;
-    ctx.raw.memory = { before, after };
-    const m: Metrics = {
-      'bcast.rate': r.deliveries / (r.window.wallMs / 1000),
-      'bcast.missing': r.missing,
-      // what stays on the heap per connection once the burst is over (send queues, replay logs)
-      'bcast.heapAfter': (after.heapUsed - before.heapUsed) / cfg.broadcastSize,
-    };
-    cpuMetrics('bcast', r.window, r.deliveries, m);
-    return m;
-  },
-
-  async paced(ctx) {
-    const { cfg } = ctx.env;
-    await connectAll(ctx, cfg.broadcastSize);
-    const r = await broadcastPhase(ctx, 'paced');
-    ctx.raw.result = r;
-    const m: Metrics = { 'paced.p50': r.latency?.p50 ?? NaN, 'paced.p99': r.latency?.p99 ?? NaN, 'paced.missing': r.missing };
-    cpuMetrics('paced', r.window, r.deliveries, m);
-    return m;
-  },
-
-  async growth(ctx) {
-    const { cfg } = ctx.env;
-    await connectAll(ctx, cfg.growthSize);
-    const r = await broadcastPhase(ctx, 'saturate');
-    ctx.raw.result = r;
-    const m: Metrics = { 'growth.rate': r.deliveries / (r.window.wallMs / 1000), 'growth.missing': r.missing };
-    cpuMetrics('growth', r.window, r.deliveries, m);
-    return m;
-  },
-
-  async echo(ctx) {
-    const { cfg } = ctx.env;
-    await connectAll(ctx, cfg.echoClients);
-    await ctx.hooks.before(ctx.server);
-    const r = await ctx.gen.call<EchoResult>(
-      'echo',
-      { clients: cfg.echoClients, warmupMs: cfg.warmupMs, measureMs: cfg.measureMs, payloadBytes: cfg.payloadBytes },
-      phaseTimeout(cfg),
-    );
-    await ctx.hooks.after(ctx.server);
-    ctx.raw.result = r;
-    const m: Metrics = { 'echo.rate': r.acks / (r.window.wallMs / 1000), 'echo.rtt50': r.rtt?.p50 ?? NaN, 'echo.rtt99': r.rtt?.p99 ?? NaN };
-    cpuMetrics('echo', r.window, r.acks, m);
-    return m;
-  },
-
-  async churn(ctx) {
-    const { cfg } = ctx.env;
-    await ctx.hooks.before(ctx.server);
-    const r = await ctx.gen.call<ChurnResult>('churn', { concurrency: cfg.churnConcurrency, warmupMs: cfg.warmupMs, measureMs: cfg.measureMs }, phaseTimeout(cfg));
-    await ctx.hooks.after(ctx.server);
-    ctx.raw.result = r;
-    const m: Metrics = { 'churn.rate': r.cycles / (r.window.wallMs / 1000), 'churn.errors': Object.values(r.errors).reduce((a, b) => a + b, 0) };
-    cpuMetrics('churn', r.window, r.cycles, m);
-    return m;
-  },
-
-  async polling(ctx) {
-    const { cfg } = ctx.env;
-    await ctx.hooks.before(ctx.server);
-    const r = await ctx.gen.call<EchoResult>(
-      'polling-echo',
-      { clients: cfg.pollingClients, warmupMs: cfg.warmupMs, measureMs: cfg.measureMs, payloadBytes: cfg.payloadBytes },
-      phaseTimeout(cfg),
-    );
-    await ctx.hooks.after(ctx.server);
-    ctx.raw.result = r;
-    const m: Metrics = {
-      'poll.rate': r.acks / (r.window.wallMs / 1000),
-      'poll.cpuReq': perUnit(r.window.server.totalMs, r.requests),
-      'poll.rtt50': r.rtt?.p50 ?? NaN,
-      'poll.clients': r.clients,
-    };
-    cpuMetrics('poll', r.window, r.acks, m);
-    return m;
-  },
-};
-
-async function startServer(env: Env, name: ServerName, extraArgs: string[] = []): Promise<{ child: Child; ready: Record<string, unknown> }> {
-  const child = spawnNode({
-    name,
-    script: compiledPath(ROOT, join(ROOT, SERVER_FILES[name])),
-    nodeArgs: ['--expose-gc', ...extraArgs],
-    cpu: SERVER_CPU,
-    pinning: env.pinning,
-    fdLimit: env.fdLimit,
-    cwd: ROOT,
-    env: { NODE_ENV: 'production', BENCH_CEILING_EXPRESS: name === 'ceiling+express' ? '1' : '' },
-  });
-  try {
-    const ready = await child.next<Record<string, unknown>>((m) => m.type === 'ready', 30_000);
-    return { child, ready };
-  } catch (err) {
-    await child.stop(1000);
-    throw err;
-  }
-}
-
-async function startGenerator(env: Env, server: Child, port: number): Promise<Child> {
-  const gen = spawnNode({
-    name: 'generator',
-    script: compiledPath(ROOT, join(ROOT, 'bench/generator.ts')),
-    nodeArgs: ['--max-old-space-size=4096'],
-    cpu: GENERATOR_CPU,
-    pinning: env.pinning,
-    fdLimit: env.fdLimit,
-    cwd: ROOT,
-  });
-  try {
-    await gen.next((m) => m.type === 'ready', 30_000);
-    await gen.call('target', { port, serverPid: server.pid, serverCpu: env.pinning.enabled ? SERVER_CPU : undefined, addresses: SOURCE_ADDRESSES });
-    return gen;
-  } catch (err) {
-    await gen.stop(1000);
-    throw err;
-  }
-}
-
-/**
- * Waits (bounded) until the machine is quiet: other processes (sessions running tests, installs…) on a
- * 2-CPU box would otherwise share the server's CPU. Returns the load seen last, cores.
- */
-async function waitForQuiet(maxMs: number, threshold = 0.15): Promise<{ waitedMs: number; load: number }> {
-  const t0 = performance.now();
-  let load = Infinity;
-  while (true) {
-    const a = readMachine();
-    const ta = performance.now();
-    await sleep(250);
-    load = (readMachine().totalMs - a.totalMs) / (performance.now() - ta);
-    if (load <= threshold || performance.now() - t0 >= maxMs) return { waitedMs: performance.now() - t0, load };
-  }
-}
-
-/** The largest load of other processes on the server's CPU over the run's measured windows. */
-function interferenceOf(record: RunRecord): number {
-  const keys = Object.keys(record.metrics);
-  const suffix = keys.some((k) => k.endsWith('.otherLoadCpu0')) ? '.otherLoadCpu0' : '.otherLoad';
-  let worst = 0;
-  for (const key of keys) if (key.endsWith(suffix)) worst = Math.max(worst, record.metrics[key]);
-  return worst;
-}
-
-const serverInfo: Partial<Record<ServerName, Record<string, unknown>>> = {};
-
-async function runOne(env: Env, scenario: ScenarioName, name: ServerName, rep: number, position: number, hooks = NO_HOOKS): Promise<RunRecord> {
-  const record: RunRecord = { scenario, server: name, rep, position, metrics: {}, raw: {} };
-  if (env.cfg.quietWaitMs > 0) record.raw.quiet = await waitForQuiet(env.cfg.quietWaitMs);
-  let server: Child | undefined;
-  let gen: Child | undefined;
-  try {
-    const started = await startServer(env, name);
-    server = started.child;
-    serverInfo[name] ??= started.ready;
-    gen = await startGenerator(env, server, Number(started.ready.port));
-    record.metrics = await SCENARIOS[scenario]({ env, server, gen, hooks, raw: record.raw });
-  } catch (err) {
-    record.error = (err as Error).message;
-    env.log(`  ! ${scenario} / ${name} / rep ${rep + 1}: ${record.error}`);
-  } finally {
-    await server?.stop();
-    await gen?.stop();
-  }
-  return record;
-}
-
-// --- summary ---
-
-interface Row {
-  key: string;
-  label: string;
-  unit: string;
-  better: 'lower' | 'higher';
-  /** ours ÷ ceiling must stay at or under this. */
-  target?: number;
-  detail?: boolean;
-}
-
-function k(n: number): string {
-  return n % 1000 === 0 ? `${n / 1000}k` : String(n);
-}
-
-function rowsFor(cfg: Config): Row[] {
-  const rows: Row[] = [];
-  for (const n of cfg.idleSizes) rows.push({ key: `idle.heap@${n}`, label: `idle: heap per connection @${k(n)}`, unit: 'B', better: 'lower', target: n === 10000 ? 1.3 : undefined });
-  for (const n of cfg.idleSizes) rows.push({ key: `idle.rss@${n}`, label: `idle: RSS per connection @${k(n)}`, unit: 'B', better: 'lower', target: n === 10000 ? 1.2 : undefined });
-  for (const n of cfg.idleSizes) rows.push({ key: `idle.external@${n}`, label: `idle: external per connection @${k(n)}`, unit: 'B', better: 'lower', detail: true });
-  const b = k(cfg.broadcastSize);
-  rows.push({ key: 'bcast.cpu', label: `broadcast to ${b}, saturating: CPU per delivery`, unit: 'µs', better: 'lower', target: 1.1 });
-  rows.push({ key: 'bcast.user', label: `broadcast to ${b}, saturating: user CPU per delivery`, unit: 'µs', better: 'lower', detail: true });
-  rows.push({ key: 'bcast.sys', label: `broadcast to ${b}, saturating: system CPU per delivery`, unit: 'µs', better: 'lower', detail: true });
-  rows.push({ key: 'bcast.rate', label: `broadcast to ${b}, saturating: deliveries per second`, unit: '/s', better: 'higher' });
-  rows.push({ key: 'bcast.heapAfter', label: `broadcast to ${b}, saturating: heap per connection after the burst`, unit: 'B', better: 'lower', detail: true });
-  rows.push({ key: 'bcast.serverLoad', label: `broadcast to ${b}, saturating: server CPU load`, unit: 'cores', better: 'higher', detail: true });
-  rows.push({ key: 'bcast.genLoad', label: `broadcast to ${b}, saturating: generator CPU load`, unit: 'cores', better: 'lower', detail: true });
-  rows.push({ key: 'paced.p50', label: `broadcast to ${b}, paced ${cfg.pacedRate}/s: latency p50`, unit: 'ms', better: 'lower', target: 1.1 });
-  rows.push({ key: 'paced.p99', label: `broadcast to ${b}, paced ${cfg.pacedRate}/s: latency p99`, unit: 'ms', better: 'lower' });
-  rows.push({ key: 'paced.cpu', label: `broadcast to ${b}, paced: CPU per delivery`, unit: 'µs', better: 'lower', detail: true });
-  rows.push({ key: 'echo.cpu', label: `echo with ack, ${cfg.echoClients} clients: CPU per ack`, unit: 'µs', better: 'lower', target: 1.1 });
-  rows.push({ key: 'echo.user', label: `echo with ack: user CPU per ack`, unit: 'µs', better: 'lower', detail: true });
-  rows.push({ key: 'echo.sys', label: `echo with ack: system CPU per ack`, unit: 'µs', better: 'lower', detail: true });
-  rows.push({ key: 'echo.rtt50', label: `echo with ack: RTT p50`, unit: 'ms', better: 'lower' });
-  rows.push({ key: 'echo.rtt99', label: `echo with ack: RTT p99`, unit: 'ms', better: 'lower' });
-  rows.push({ key: 'echo.rate', label: `echo with ack: acks per second`, unit: '/s', better: 'higher' });
-  rows.push({ key: 'echo.genLoad', label: `echo with ack: generator CPU load`, unit: 'cores', better: 'lower', detail: true });
-  rows.push({ key: 'churn.cpu', label: `churn (connect, CONNECT, leave, close): CPU per cycle`, unit: 'µs', better: 'lower', target: 1.2 });
-  rows.push({ key: 'churn.user', label: `churn: user CPU per cycle`, unit: 'µs', better: 'lower', detail: true });
-  rows.push({ key: 'churn.sys', label: `churn: system CPU per cycle`, unit: 'µs', better: 'lower', detail: true });
-  rows.push({ key: 'churn.rate', label: `churn: cycles per second`, unit: '/s', better: 'higher' });
-  rows.push({ key: 'churn.genLoad', label: `churn: generator CPU load`, unit: 'cores', better: 'lower', detail: true });
-  rows.push({ key: 'poll.cpu', label: `long-polling echo, ${cfg.pollingClients} clients: CPU per ack`, unit: 'µs', better: 'lower', target: 1.2 });
-  rows.push({ key: 'poll.cpuReq', label: `long-polling echo: CPU per HTTP request`, unit: 'µs', better: 'lower' });
-  rows.push({ key: 'poll.user', label: `long-polling echo: user CPU per ack`, unit: 'µs', better: 'lower', detail: true });
-  rows.push({ key: 'poll.sys', label: `long-polling echo: system CPU per ack`, unit: 'µs', better: 'lower', detail: true });
-  rows.push({ key: 'poll.rate', label: `long-polling echo: acks per second`, unit: '/s', better: 'higher' });
-  rows.push({ key: 'poll.genLoad', label: `long-polling echo: generator CPU load`, unit: 'cores', better: 'lower', detail: true });
-  const g = k(cfg.growthSize);
-  rows.push({ key: 'growth.cpu', label: `broadcast to ${g}, saturating: CPU per delivery`, unit: 'µs', better: 'lower' });
-  rows.push({ key: 'growth.user', label: `broadcast to ${g}: user CPU per delivery`, unit: 'µs', better: 'lower', detail: true });
-  rows.push({ key: 'growth.sys', label: `broadcast to ${g}: system CPU per delivery`, unit: 'µs', better: 'lower', detail: true });
-  rows.push({ key: 'growth.genLoad', label: `broadcast to ${g}: generator CPU load`, unit: 'cores', better: 'lower', detail: true });
-  rows.push({ key: 'growth.cpuRatio', label: `growth: CPU per delivery ${g} ÷ ${b}`, unit: '×', better: 'lower' });
-  const top = cfg.idleSizes[cfg.idleSizes.length - 1];
-  const mid = cfg.idleSizes.includes(10000) ? 10000 : top;
-  rows.push({ key: 'growth.heapRatio', label: `growth: heap per connection ${k(mid)} ÷ 1k`, unit: '×', better: 'lower' });
-  rows.push({ key: 'growth.rssRatio', label: `growth: RSS per connection ${k(mid)} ÷ 1k`, unit: '×', better: 'lower' });
-  return rows;
-}
-
-/** Derived per-repetition metrics: the growth ratios, from the runs of the same server and repetition. */
-function deriveGrowth(cfg: Config, runs: RunRecord[]): void {
-  const top = cfg.idleSizes[cfg.idleSizes.length - 1];
-  const mid = cfg.idleSizes.includes(10000) ? 10000 : top;
-  for (const growth of runs.filter((r) => r.scenario === 'growth')) {
-    const base = runs.find((r) => r.scenario === 'broadcast' && r.server === growth.server && r.rep === growth.rep);
-    if (base && growth.metrics['growth.cpu'] && base.metrics['bcast.cpu']) {
-      growth.metrics['growth.cpuRatio'] = growth.metrics['growth.cpu'] / base.metrics['bcast.cpu'];
-    }
-  }
-  for (const idle of runs.filter((r) => r.scenario === 'idle')) {
-    const a = idle.metrics[`idle.heap@${mid}`];
-    const b = idle.metrics['idle.heap@1000'];
-    if (a !== undefined && b) idle.metrics['growth.heapRatio'] = a / b;
-    const c = idle.metrics[`idle.rss@${mid}`];
-    const d = idle.metrics['idle.rss@1000'];
-    if (c !== undefined && d) idle.metrics['growth.rssRatio'] = c / d;
-  }
-}
-
-interface SummaryRow {
-  row: Row;
-  values: Partial<Record<ServerName, Spread>>;
-  oursToCeiling: Spread | undefined;
-  sioToCeiling: Spread | undefined;
-  oursToSio: Spread | undefined;
-  oursToCeilingExpress: Spread | undefined;
-  status: string;
-}
-
-function perRep(runs: RunRecord[], server: ServerName, key: string, reps: number): Array<number | undefined> {
-  const out: Array<number | undefined> = [];
-  for (let rep = 0; rep < reps; rep++) {
-    const run = runs.find((r) => r.server === server && r.rep === rep && r.metrics[key] !== undefined);
-    out.push(run?.metrics[key]);
-  }
-  return out;
-}
-
-function summarize(cfg: Config, reps: number, runs: RunRecord[]): SummaryRow[] {
-  const out: SummaryRow[] = [];
-  for (const row of rowsFor(cfg)) {
-    const values: Partial<Record<ServerName, Spread>> = {};
-    const series: Partial<Record<ServerName, Array<number | undefined>>> = {};
-    for (const s of ALL_SERVERS) {
-      series[s] = perRep(runs, s, row.key, reps);
-      const v = spread((series[s] ?? []).filter((x): x is number => x !== undefined));
-      if (v) values[s] = v;
-    }
-    if (Object.keys(values).length === 0) continue;
-    const oursToCeiling = spread(pairedRatios(series.ours ?? [], series.ceiling ?? []));
-    const sioToCeiling = spread(pairedRatios(series['socket.io'] ?? [], series.ceiling ?? []));
-    const oursToSio = spread(pairedRatios(series.ours ?? [], series['socket.io'] ?? []));
-    const oursToCeilingExpress = spread(pairedRatios(series.ours ?? [], series['ceiling+express'] ?? []));
-    let status = '';
-    if (row.target !== undefined && oursToCeiling) {
-      status = oursToCeiling.median <= row.target ? `met (≤${row.target})` : `MISSED (≤${row.target})`;
-    }
-    if (oursToSio && row.better === 'lower' && (row.target !== undefined || !row.detail)) {
-      status += `${status ? ', ' : ''}${oursToSio.median < 1 ? 'ahead of' : 'BEHIND'} socket.io`;
-    }
-    out.push({ row, values, oursToCeiling, sioToCeiling, oursToSio, oursToCeilingExpress, status });
-  }
-  return out;
-}
-
-/** Columns: metric, one per server run, the ratios, the target check (`withTarget`). */
-function tableHeader(servers: ServerName[], withTarget: boolean): string[] {
-  const shown = ALL_SERVERS.filter((s) => servers.includes(s));
-  const header = ['metric', ...shown, 'ours/ceiling (min–max)', 'socket.io/ceiling (min–max)'];
-  if (servers.includes('ceiling+express')) header.push('ours/(ceiling+express)');
-  if (withTarget) header.push('target');
-  return header;
-}
-
-function tableCells(s: SummaryRow, servers: ServerName[], withTarget: boolean): string[] {
-  const shown = ALL_SERVERS.filter((x) => servers.includes(x));
-  const cells = [`${s.row.label} (${s.row.unit})`, ...shown.map((name) => fmt(s.values[name]?.median)), fmtSpread(s.oursToCeiling), fmtSpread(s.sioToCeiling)];
-  if (servers.includes('ceiling+express')) cells.push(fmtSpread(s.oursToCeilingExpress));
-  if (withTarget) cells.push(s.status);
-  return cells;
 }
 
 // --- profiles ---
@@ -696,7 +212,12 @@ async function main(): Promise<void> {
     return;
   }
 
-  const scenarios = cli.only ?? [...SCENARIO_NAMES];
+  let scenarios = cli.only ?? [...SCENARIO_NAMES];
+  if (scenarios.includes('redis-broadcast') && !redisServerVersion()) {
+    warnings.push('redis-server is not installed (apt-get install redis-server): the redis-broadcast scenario is left out');
+    log(`warning: ${warnings[warnings.length - 1]}`);
+    scenarios = scenarios.filter((s) => s !== 'redis-broadcast');
+  }
   const servers = cli.servers;
   const runs: RunRecord[] = [];
   const t0 = Date.now();
@@ -705,7 +226,8 @@ async function main(): Promise<void> {
     for (const scenario of scenarios) {
       for (let rep = 0; rep < cfg.reps; rep++) {
         // alternate the order between repetitions so drift (thermal, page cache) does not favour one server
-        const order = rep % 2 === 0 ? servers : [...servers].reverse();
+        const those = NO_CEILING.has(scenario) ? servers.filter((s) => !s.startsWith('ceiling')) : servers;
+        const order = rep % 2 === 0 ? those : [...those].reverse();
         for (let position = 0; position < order.length; position++) {
           const name = order[position];
           const t = Date.now();
@@ -820,28 +342,6 @@ async function main(): Promise<void> {
   }
   writeFileSync(join(resultsDir, `${stamp}.md`), `${md.join('\n')}\n`);
 }
-
-/** Load of other processes during the measured windows, cores. */
-function interference(runs: RunRecord[]): { machine: Spread; cpu0: Spread } | undefined {
-  const machineLoads: number[] = [];
-  const cpu0Loads: number[] = [];
-  for (const r of runs) {
-    for (const [key, value] of Object.entries(r.metrics)) {
-      if (key.endsWith('.otherLoad')) machineLoads.push(value);
-      if (key.endsWith('.otherLoadCpu0')) cpu0Loads.push(value);
-    }
-  }
-  const machine = spread(machineLoads);
-  const cpu0 = spread(cpu0Loads.length ? cpu0Loads : machineLoads);
-  return machine && cpu0 ? { machine, cpu0 } : undefined;
-}
-
-function scenarioOfKey(key: string): ScenarioName | undefined {
-  const prefix = key.split('.')[0];
-  const map: Record<string, ScenarioName> = { idle: 'idle', bcast: 'broadcast', paced: 'paced', echo: 'echo', churn: 'churn', poll: 'polling', growth: 'growth' };
-  return map[prefix];
-}
-
 main().catch((err: Error) => {
   process.stderr.write(`${err.stack ?? String(err)}\n`);
   process.exitCode = 1;

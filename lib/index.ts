@@ -24,7 +24,16 @@ export { Socket, type DisconnectReason } from './io/socket';
 export { BroadcastOperator, type BroadcastTimeoutError } from './io/broadcast';
 export { RemoteSocket } from './io/remote-socket';
 export type { Handshake } from './io/handshake';
-export { MemorySessionStore, type SessionStore, type SessionState, type MissedPacket } from './store/session-store';
+export {
+  MemorySessionStore,
+  type SessionStore,
+  type SessionState,
+  type MissedPacket,
+  type SharedSessionStore,
+  type SessionRecord,
+  type LogEntry,
+} from './store/session-store';
+export { RedisSessionStore, type RedisSessionStoreOptions, type RedisClientLike } from './store/redis-session-store';
 export type { DeliveryMetrics } from './io/delivery';
 export type * from './io/events';
 

@@ -76,6 +76,14 @@ export interface EngineOptions {
   maxQueryLength?: number;
   /** ms a polling POST body may take to arrive. @default 10000 */
   bodyTimeout?: number;
+  /**
+   * Route every polling request of a session through the app's middleware. By default only the
+   * handshake (and WebSocket upgrades) go through the app: a session's follow-up GET/POST requests at
+   * the same path are answered before the app's router (with the headers the app set on the handshake
+   * answer), which costs a quarter of the CPU. Set true when middleware must see every poll (per-request
+   * logging, a rate limiter counting polls). See docs/express.md. @default false
+   */
+  pollingThroughApp?: boolean;
 }
 
 export interface ResolvedEngineOptions {
@@ -99,6 +107,7 @@ export interface ResolvedEngineOptions {
   readonly bindSessionToAddress: boolean;
   readonly maxQueryLength: number;
   readonly bodyTimeout: number;
+  readonly pollingThroughApp: boolean;
 }
 
 const KNOWN_TRANSPORTS: readonly TransportName[] = ['polling', 'websocket'];
@@ -168,6 +177,9 @@ export function resolveEngineOptions(input: EngineOptions = {}, defaultPath = '/
   if (compression === true) compressionThreshold = 1024;
   else if (compression && typeof compression === 'object') compressionThreshold = compression.threshold ?? 1024;
   const cookie = input.cookie ? resolveCookie(input.cookie) : undefined;
+  if (input.pollingThroughApp !== undefined && typeof input.pollingThroughApp !== 'boolean') {
+    throw new SocketIOError('ERR_INVALID_OPTION', 'pollingThroughApp', 'a boolean', String(input.pollingThroughApp));
+  }
   return Object.freeze({
     path: resolvePath(input.path ?? defaultPath),
     pingInterval: positiveInt('pingInterval', input.pingInterval ?? 25000),
@@ -195,5 +207,6 @@ export function resolveEngineOptions(input: EngineOptions = {}, defaultPath = '/
     bindSessionToAddress: input.bindSessionToAddress ?? true,
     maxQueryLength: positiveInt('maxQueryLength', input.maxQueryLength ?? 4096),
     bodyTimeout: positiveInt('bodyTimeout', input.bodyTimeout ?? 10000),
+    pollingThroughApp: input.pollingThroughApp ?? false,
   });
 }

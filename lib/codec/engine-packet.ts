@@ -20,6 +20,26 @@ export interface EnginePacket {
   readonly data?: RawData;
 }
 
+/**
+ * A MESSAGE packet the Socket.IO layer built (io/tracking-encoder.ts), possibly written to many
+ * connections (a broadcast): its UTF-8 size is counted once, and a transport may keep here the wire
+ * form it built for it (engine/websocket.ts: the WebSocket frame), so later recipients get it ready-made.
+ * `type` and `data` never change; `wire` is derived from them and only ever set by a transport.
+ */
+export class MessagePacket implements EnginePacket {
+  readonly type = EnginePacketType.MESSAGE;
+  readonly data: RawData;
+  /** Bytes of `data` (UTF-8 for text). */
+  readonly bytes: number;
+  /** @internal a transport's cache of its wire form: unset, a marker after the first write, then the form */
+  wire: Buffer | undefined = undefined;
+
+  constructor(data: RawData, bytes: number) {
+    this.data = data;
+    this.bytes = bytes;
+  }
+}
+
 /** Joins packets of a polling payload (never trailing). */
 export const RECORD_SEPARATOR = '\x1e';
 

@@ -39,6 +39,14 @@ export class PollingTransport extends Transport {
   private getReq: IncomingMessage | undefined;
   private getRes: ServerResponse | undefined;
   private postReq: IncomingMessage | undefined;
+  // the POST being read (identity encoding): its answer, its first chunk, the rest, bytes so far, start
+  private postRes: ServerResponse | undefined;
+  private postChunk: Buffer | undefined;
+  private postChunks: Buffer[] | undefined;
+  private postSize = 0;
+  private postStartedAt = 0;
+  /** The body deadline's timer: one per transport, re-armed by onBodyDeadline() only while a POST is read. */
+  private bodyTimer: NodeJS.Timeout | undefined;
   private pendingClose: (() => void) | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
   protected readonly opts: PollingOptions;
@@ -112,15 +120,93 @@ export class PollingTransport extends Transport {
       this.onParsedBody(req, res);
       return;
     }
-    // a compressed body is measured after decompression, while it is read: a bomb stops at the limit
-    const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
+    const encoding = req.headers['content-encoding'];
+    if (encoding !== undefined && encoding.toLowerCase() !== 'identity') {
+      this.readCompressed(req, res, encoding.toLowerCase());
+      return;
+    }
+    // the common case, once per POST: listeners are module functions reaching us through the request,
+    // and the body deadline is one timer per transport, re-armed only when it fires (issue 8)
+    this.postReq = req;
+    this.postRes = res;
+    this.postSize = 0;
+    this.postStartedAt = performance.now();
+    (req as TaggedRequest)[kTransport] = this;
+    req.on('data', onPostData);
+    req.on('end', onPostEnd);
+    req.on('close', onPostClosed);
+    if (this.bodyTimer === undefined) this.bodyTimer = setTimeout(onBodyTimer, this.opts.bodyTimeout, this).unref();
+  }
+
+  /** A chunk of the POST being read; past the byte cap the POST is refused as soon as the count crosses it. */
+  onPostChunk(req: IncomingMessage, chunk: Buffer): void {
+    if (req !== this.postReq) return;
+    this.postSize += chunk.length;
+    if (this.postSize > this.opts.maxHttpBufferSize) {
+      // `size` is what had arrived by then
+      this.opts.onPayloadTooLarge(this.postSize, this.opts.maxHttpBufferSize);
+      this.refusePost(413);
+      return;
+    }
+    if (this.postChunk === undefined) this.postChunk = chunk;
+    else (this.postChunks ??= [this.postChunk]).push(chunk);
+  }
+
+  onPostEnd(req: IncomingMessage): void {
+    if (req !== this.postReq) return;
+    const res = this.postRes as ServerResponse;
+    const body = this.postChunks ? Buffer.concat(this.postChunks, this.postSize).toString('utf8') : (this.postChunk?.toString('utf8') ?? '');
+    this.releasePost();
+    this.onBody(body);
+    answerOk(res);
+  }
+
+  onPostClosed(req: IncomingMessage): void {
+    // a request read whole closes too (autoDestroy), after its 'end'
+    if (req !== this.postReq || req.complete) return;
+    this.releasePost();
+    this.handler.onTransportError(this, 'transport error', 'data request connection closed prematurely');
+  }
+
+  /** The body timer fired: a POST still reading since bodyTimeout is refused; a newer one waits its turn. */
+  onBodyDeadline(): void {
+    this.bodyTimer = undefined;
+    const req = this.postReq;
+    if (req === undefined || this.closed) return;
+    const left = this.opts.bodyTimeout - (performance.now() - this.postStartedAt);
+    if (left > 1) {
+      this.bodyTimer = setTimeout(onBodyTimer, left, this).unref();
+      return;
+    }
+    // a body trickling in byte by byte (slowloris) must not hold the session's POST slot forever
+    this.opts.onBodyTimeout(this.opts.bodyTimeout);
+    this.refusePost(408);
+    req.destroy();
+  }
+
+  private refusePost(status: number): void {
+    const res = this.postRes as ServerResponse;
+    this.releasePost();
+    answerEmpty(res, status, { Connection: 'close' });
+  }
+
+  private releasePost(): void {
+    this.postReq = undefined;
+    this.postRes = undefined;
+    this.postChunk = undefined;
+    this.postChunks = undefined;
+  }
+
+  /** A compressed POST, measured after decompression while it is read: a bomb stops at the limit. */
+  private readCompressed(req: IncomingMessage, res: ServerResponse, encoding: string): void {
     const inflate = encoding === 'gzip' ? zlib.createGunzip() : encoding === 'deflate' ? zlib.createInflate() : encoding === 'br' ? zlib.createBrotliDecompress() : undefined;
-    if (!inflate && encoding !== 'identity') {
+    if (!inflate) {
       this.opts.onUnsupportedEncoding?.(encoding);
       answerEmpty(res, 415);
       return;
     }
-    const source = inflate ? req.pipe(inflate) : req;
+    const limit = this.opts.maxHttpBufferSize;
+    const source = req.pipe(inflate);
     this.postReq = req;
     const chunks: Buffer[] = [];
     let size = 0;
@@ -128,10 +214,9 @@ export class PollingTransport extends Transport {
     let settled = false;
     const refuse = (status: number): void => {
       cleanup();
-      inflate?.destroy();
+      inflate.destroy();
       answerEmpty(res, status, { Connection: 'close' });
     };
-    // a body trickling in byte by byte (slowloris) must not hold the session's POST slot forever
     const timer = setTimeout(() => {
       this.opts.onBodyTimeout(this.opts.bodyTimeout);
       refuse(408);
@@ -140,7 +225,6 @@ export class PollingTransport extends Transport {
     const onData = (chunk: Buffer): void => {
       size += chunk.length;
       if (size > limit) {
-        // refused as soon as the count crosses the limit; `size` is what had arrived by then
         this.opts.onPayloadTooLarge(size, limit);
         refuse(413);
         return;
@@ -163,8 +247,7 @@ export class PollingTransport extends Transport {
     };
     const onEnd = (): void => {
       cleanup();
-      const body = chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks, size).toString('utf8');
-      this.onBody(body);
+      this.onBody(Buffer.concat(chunks, size).toString('utf8'));
       answerOk(res);
     };
     const onClose = (): void => {
@@ -184,10 +267,8 @@ export class PollingTransport extends Transport {
     };
     source.on('data', onData);
     source.on('end', onEnd);
-    if (inflate) {
-      inflate.on('error', onInflateError);
-      req.on('data', onCompressedData);
-    }
+    inflate.on('error', onInflateError);
+    req.on('data', onCompressedData);
     req.on('close', onClose);
   }
 
@@ -279,6 +360,8 @@ export class PollingTransport extends Transport {
   }
 
   close(onClose?: () => void): void {
+    clearTimeout(this.bodyTimer);
+    this.bodyTimer = undefined;
     const done = (): void => {
       clearTimeout(this.closeTimer);
       this.closeTimer = undefined;
@@ -308,6 +391,22 @@ interface TaggedRequest extends IncomingMessage {
 
 function onPollClosed(this: TaggedRequest): void {
   this[kTransport]?.onPollAborted(this);
+}
+
+function onPostData(this: TaggedRequest, chunk: Buffer): void {
+  this[kTransport]?.onPostChunk(this, chunk);
+}
+
+function onPostEnd(this: TaggedRequest): void {
+  this[kTransport]?.onPostEnd(this);
+}
+
+function onPostClosed(this: TaggedRequest): void {
+  this[kTransport]?.onPostClosed(this);
+}
+
+function onBodyTimer(transport: PollingTransport): void {
+  transport.onBodyDeadline();
 }
 
 function answerOk(res: ServerResponse): void {

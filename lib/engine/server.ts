@@ -4,14 +4,16 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type ServerOptions, type WebSocket } from 'ws';
 import { ENGINE_ERROR_MESSAGES, EngineErrorCode, type ErrorCode } from '../errors';
-import type { Logger } from '../logger';
+import { LazyChildLogger, type Logger } from '../logger';
 import type { ResolvedEngineOptions, TransportName } from '../options';
-import { generateId, isValidIdShape } from '../util/ids';
+import { generateId, ID_LENGTH, isValidIdShape } from '../util/ids';
+import { LogThrottle } from '../util/log-throttle';
 import { abortUpgrade, answerEngineError } from './http-answers';
 import { JsonpTransport } from './jsonp';
 import { answerPreflight, OriginPolicy, OriginVerdict, setCorsHeaders } from './origins';
 import { PollingTransport, type PollingOptions } from './polling';
-import { EngineSocket } from './session';
+import { EngineSocket, type SessionHost } from './session';
+import { sharedTimerWheel, type TimerWheel } from '../util/timer-wheel';
 import { serializeCookie } from './cookie';
 import { Admission } from './admission';
 import { WebSocketTransport } from './websocket';
@@ -27,6 +29,8 @@ export interface ConnectionErrorEvent {
 export interface EngineServerEvents {
   connection: [socket: EngineSocket];
   connection_error: [event: ConnectionErrorEvent];
+  /** close() was called: every session is closing, new handshakes are refused. */
+  close: [];
 }
 
 /** What the Express layer adds to an upgrade: headers the app set, and a hook once the 101 is out. */
@@ -48,19 +52,29 @@ interface Verdict {
   errorCode: ErrorCode;
   message?: string;
   context?: Record<string, unknown>;
+  /** An unknown sid shaped like the ids nodes make: maybe another node's (logged throttled, with the hint). */
+  foreignSid?: boolean;
 }
 
+/** What the unknown-sid line says when the sid may be another node's (issue 9). */
+export const FOREIGN_SID_HINT = 'the sid may belong to another node: sticky sessions needed, see docs/scaling.md';
+/** At most one unknown-sid line per this many ms: a misrouting load balancer repeats it for every request. */
+const FOREIGN_SID_LOG_INTERVAL_MS = 10000;
+
 /** Engine.IO v4 server: sessions by sid, polling, JSONP and WebSocket, the upgrade between them. */
-export class EngineServer extends EventEmitter<EngineServerEvents> {
+export class EngineServer extends EventEmitter<EngineServerEvents> implements SessionHost {
   readonly opts: ResolvedEngineOptions;
   readonly clients = new Map<string, EngineSocket>();
   private readonly log: Logger;
   private readonly origins: OriginPolicy;
   private readonly wss: WebSocketServer;
   private readonly admission: Admission;
+  private readonly foreignSids = new LogThrottle(FOREIGN_SID_LOG_INTERVAL_MS);
   private closing = false;
   /** Refusals and faults by code, since start: what the logs say, as numbers. */
   readonly metrics: Partial<Record<ErrorCode, number>> = {};
+  /** Drives every session's heartbeat and upgrade timeout (one Node timer, shared with other servers). */
+  readonly wheel: TimerWheel;
 
   constructor(opts: ResolvedEngineOptions) {
     super();
@@ -68,6 +82,7 @@ export class EngineServer extends EventEmitter<EngineServerEvents> {
     this.log = opts.logger;
     this.origins = new OriginPolicy(opts.origins);
     this.admission = new Admission(opts);
+    this.wheel = sharedTimerWheel(Math.min(opts.pingInterval, opts.pingTimeout, opts.upgradeTimeout));
     const wsOptions: ServerOptions & { closeTimeout?: number; maxFragments?: number } = {
       noServer: true,
       clientTracking: false,
@@ -106,23 +121,29 @@ export class EngineServer extends EventEmitter<EngineServerEvents> {
       answerPreflight(req, res);
       return;
     }
-    this.verify(req, query, false, (refusal) => {
+    const sid = query.get('sid');
+    if (sid) {
+      // a session's polls are judged at once: no callback (and no closure) per request (issue 8)
+      const refusal = this.checkQuery(req, query) ?? this.checkSession(req, query, sid, false);
       if (refusal) {
         this.emitRefusal(req, refusal);
         answerEngineError(res, refusal.code, refusal.message, refusal.status);
         return;
       }
-      const sid = query.get('sid');
-      if (sid) {
-        const session = this.clients.get(sid) as EngineSocket;
-        if (req.method !== 'GET' && req.method !== 'POST') {
-          // the official server answers a bare 500 here; a client's mistake is a 400 (docs/engine.md)
-          const refusal: Verdict = { code: EngineErrorCode.BAD_REQUEST, errorCode: 'ERR_BAD_REQUEST', context: { name: 'BAD_METHOD', sid } };
-          this.emitRefusal(req, refusal);
-          answerEngineError(res, refusal.code);
-          return;
-        }
-        (session.transport as PollingTransport).onRequest(req, res);
+      if (req.method !== 'GET' && req.method !== 'POST') {
+        // the official server answers a bare 500 here; a client's mistake is a 400 (docs/engine.md)
+        const badMethod: Verdict = { code: EngineErrorCode.BAD_REQUEST, errorCode: 'ERR_BAD_REQUEST', context: { name: 'BAD_METHOD', sid } };
+        this.emitRefusal(req, badMethod);
+        answerEngineError(res, badMethod.code);
+        return;
+      }
+      ((this.clients.get(sid) as EngineSocket).transport as PollingTransport).onRequest(req, res);
+      return;
+    }
+    this.verify(req, query, false, (refusal) => {
+      if (refusal) {
+        this.emitRefusal(req, refusal);
+        answerEngineError(res, refusal.code, refusal.message, refusal.status);
         return;
       }
       this.handshakePolling(req, res, query);
@@ -223,61 +244,80 @@ export class EngineServer extends EventEmitter<EngineServerEvents> {
 
   private createSession(transport: PollingTransport | WebSocketTransport, req: IncomingMessage, id = generateId()): EngineSocket {
     const remoteAddress = remoteAddressOf(req);
-    const log = this.log.child({ sid: id, transport: transport.name, remoteAddress });
-    // the response and its buffers need not live as long as the session
-    // the response and Express's `next` (its routing context, the response's header string) need not
-    // live as long as the session: they are most of an idle connection's heap otherwise
-    (req as { res?: unknown; next?: unknown }).res = undefined;
-    (req as { next?: unknown }).next = undefined;
-    const session = new EngineSocket(id, transport, req, remoteAddress, this.opts, log, this.metrics);
+    // built on the session's first written line: at the default level most sessions never need one
+    const log = new LazyChildLogger(this.log, { sid: id, transport: transport.name, remoteAddress });
+    // the response, Express's `next` (its routing context, the response's header string) and parseurl's
+    // cached Url objects need not live as long as the session: they are most of an idle connection's heap
+    // otherwise (set to undefined, not deleted: a delete would turn the request into a dictionary object)
+    const routed = req as { res?: unknown; next?: unknown; _parsedUrl?: unknown; _parsedOriginalUrl?: unknown };
+    routed.res = undefined;
+    routed.next = undefined;
+    if (routed._parsedUrl !== undefined) routed._parsedUrl = undefined;
+    if (routed._parsedOriginalUrl !== undefined) routed._parsedOriginalUrl = undefined;
+    const session = new EngineSocket(id, transport, req, remoteAddress, this.opts, log, this);
     this.clients.set(id, session);
     this.admission.opened(remoteAddress);
-    session.once('close', () => {
-      this.clients.delete(id);
-      this.admission.closed(remoteAddress);
-    });
     session.open();
     log.debug('session opened');
     if (transport.name === 'websocket') this.emit('connection', session);
     return session;
   }
 
-  /** The official check order (PROTOCOL.md §1.9): transport, sid, method, websocket-without-upgrade, allowRequest, EIO. */
-  private verify(req: IncomingMessage, query: URLSearchParams, upgrade: boolean, done: (refusal?: Verdict) => void): void {
+  /** @internal a session ended (called by the session, before its `close` listeners) */
+  sessionClosed(session: EngineSocket): void {
+    this.clients.delete(session.id);
+    this.admission.closed(session.remoteAddress);
+  }
+
+  /** What every request is checked for first: the query's length, then a known transport. */
+  private checkQuery(req: IncomingMessage, query: URLSearchParams): Verdict | undefined {
     const url = req.url ?? '';
-    const queryLength = url.length - url.indexOf('?') - 1;
-    if (url.includes('?') && queryLength > this.opts.maxQueryLength) {
-      done({ code: EngineErrorCode.BAD_REQUEST, errorCode: 'ERR_QUERY_TOO_LONG', context: { size: queryLength, limit: this.opts.maxQueryLength } });
-      return;
+    const q = url.indexOf('?');
+    const queryLength = url.length - q - 1;
+    if (q !== -1 && queryLength > this.opts.maxQueryLength) {
+      return { code: EngineErrorCode.BAD_REQUEST, errorCode: 'ERR_QUERY_TOO_LONG', context: { size: queryLength, limit: this.opts.maxQueryLength } };
     }
     const transport = query.get('transport');
     if (!transport || !this.opts.transports.includes(transport as TransportName)) {
-      done({ code: EngineErrorCode.UNKNOWN_TRANSPORT, errorCode: 'ERR_UNKNOWN_TRANSPORT', context: { transport } });
+      return { code: EngineErrorCode.UNKNOWN_TRANSPORT, errorCode: 'ERR_UNKNOWN_TRANSPORT', context: { transport } };
+    }
+    return undefined;
+  }
+
+  /** A request for an existing session (after checkQuery): a live sid, its address, transport and revision. */
+  private checkSession(req: IncomingMessage, query: URLSearchParams, sid: string, upgrade: boolean): Verdict | undefined {
+    const shaped = isValidIdShape(sid);
+    const session = shaped ? this.clients.get(sid) : undefined;
+    if (!session) {
+      // 20 characters: what this server and socket.io's base64id make, so likely a live session elsewhere
+      return { code: EngineErrorCode.UNKNOWN_SID, errorCode: 'ERR_UNKNOWN_SID', context: { sid: shaped ? sid : 'malformed' }, foreignSid: shaped && sid.length === ID_LENGTH };
+    }
+    // the sid is in every URL: it must not let another address talk for the session (trust proxy aware)
+    if (this.opts.bindSessionToAddress && session.remoteAddress !== remoteAddressOf(req)) {
+      return { code: EngineErrorCode.UNKNOWN_SID, errorCode: 'ERR_ADDRESS_MISMATCH', context: { sid, expected: session.remoteAddress } };
+    }
+    if (!upgrade && session.transport.name !== query.get('transport')) {
+      return { code: EngineErrorCode.BAD_REQUEST, errorCode: 'ERR_BAD_REQUEST', context: { name: 'TRANSPORT_MISMATCH' } };
+    }
+    // every request of a session must speak its revision: a missing EIO counts as 3, as on the handshake
+    if (protocolOf(query) !== session.protocol) {
+      return { code: EngineErrorCode.BAD_REQUEST, errorCode: 'ERR_BAD_REQUEST', context: { name: 'PROTOCOL_MISMATCH', protocol: query.get('EIO') } };
+    }
+    return undefined;
+  }
+
+  /** The official check order (PROTOCOL.md §1.9): transport, sid, method, websocket-without-upgrade, allowRequest, EIO. */
+  private verify(req: IncomingMessage, query: URLSearchParams, upgrade: boolean, done: (refusal?: Verdict) => void): void {
+    const refusal = this.checkQuery(req, query);
+    if (refusal) {
+      done(refusal);
       return;
     }
+    const transport = query.get('transport');
     const sid = query.get('sid');
     // an empty sid counts as none: a handshake, as on the official server
     if (sid) {
-      const session = isValidIdShape(sid) ? this.clients.get(sid) : undefined;
-      if (!session) {
-        done({ code: EngineErrorCode.UNKNOWN_SID, errorCode: 'ERR_UNKNOWN_SID', context: { sid: isValidIdShape(sid) ? sid : 'malformed' } });
-        return;
-      }
-      // the sid is in every URL: it must not let another address talk for the session (trust proxy aware)
-      if (this.opts.bindSessionToAddress && session.remoteAddress !== remoteAddressOf(req)) {
-        done({ code: EngineErrorCode.UNKNOWN_SID, errorCode: 'ERR_ADDRESS_MISMATCH', context: { sid, expected: session.remoteAddress } });
-        return;
-      }
-      if (!upgrade && session.transport.name !== transport) {
-        done({ code: EngineErrorCode.BAD_REQUEST, errorCode: 'ERR_BAD_REQUEST', context: { name: 'TRANSPORT_MISMATCH' } });
-        return;
-      }
-      // every request of a session must speak its revision: a missing EIO counts as 3, as on the handshake
-      if (protocolOf(query) !== session.protocol) {
-        done({ code: EngineErrorCode.BAD_REQUEST, errorCode: 'ERR_BAD_REQUEST', context: { name: 'PROTOCOL_MISMATCH', protocol: query.get('EIO') } });
-        return;
-      }
-      done();
+      done(this.checkSession(req, query, sid, upgrade));
       return;
     }
     if (req.method !== 'GET') {
@@ -345,10 +385,11 @@ export class EngineServer extends EventEmitter<EngineServerEvents> {
   private emitRefusal(req: IncomingMessage, refusal: Verdict): void {
     const context = refusal.context ?? {};
     this.count(refusal.errorCode);
-    this.log.warn(
-      { code: refusal.errorCode, remoteAddress: remoteAddressOf(req), method: req.method, ...context },
-      'request refused',
-    );
+    const suppressed = refusal.foreignSid ? this.foreignSids.take(performance.now()) : 0;
+    if (suppressed !== undefined) {
+      const hint = refusal.foreignSid ? { hint: FOREIGN_SID_HINT, suppressed } : undefined;
+      this.log.warn({ code: refusal.errorCode, remoteAddress: remoteAddressOf(req), method: req.method, ...context, ...hint }, 'request refused');
+    }
     this.emit('connection_error', {
       req,
       code: refusal.code,
@@ -381,6 +422,7 @@ export class EngineServer extends EventEmitter<EngineServerEvents> {
     this.closing = true;
     for (const session of [...this.clients.values()]) session.close(true);
     this.wss.close();
+    this.emit('close');
   }
 }
 

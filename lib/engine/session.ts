@@ -6,7 +6,8 @@ import { isLevelEnabled, type Logger } from '../logger';
 import type { ResolvedEngineOptions } from '../options';
 import { noopHandler as noopTransportHandler, type Transport, type TransportHandler } from './transport';
 import { describeCode, type ErrorCode } from '../errors';
-import { TokenBucket } from '../util/token-bucket';
+import { InboundBudget } from '../util/token-bucket';
+import { WheelTimer, type TimerWheel } from '../util/timer-wheel';
 
 export type ReadyState = 'opening' | 'open' | 'closing' | 'closed';
 
@@ -29,6 +30,13 @@ export interface EngineSocketEvents {
   packet: [packet: EnginePacket];
   /** The client has every message up to this count (a pong, or the next polling GET, proved it). */
   confirm: [messages: number];
+}
+
+/** What a session needs of its server: refusal counters, the timer wheel, word of its end (before `close`). */
+export interface SessionHost {
+  readonly metrics: Partial<Record<ErrorCode, number>>;
+  readonly wheel: TimerWheel;
+  sessionClosed?(session: EngineSocket): void;
 }
 
 /** Interval of the check that releases a held GET with a noop while an upgrade is probed (official: 100 ms). */
@@ -65,16 +73,16 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> implements Tr
   /** queuedMessages when the last ping was queued: its pong confirms them. */
   private pingMark = 0;
   private readonly opts: ResolvedEngineOptions;
-  private pingTimer: NodeJS.Timeout | undefined;
-  private pongTimer: NodeJS.Timeout | undefined;
+  /** The next ping, or between a ping and its pong (`waitingPong`) the pong's deadline: one wheel entry. */
+  private readonly heartbeat: WheelTimer<EngineSocket>;
+  private waitingPong = false;
   /** Whether a packet other than pong already restarted the current pong wait (once per ping). */
   private pongWaitRestarted = false;
   private probe: Transport | undefined;
-  private readonly metrics: Partial<Record<ErrorCode, number>>;
+  private readonly host: SessionHost;
   /** Inbound budget (packets and bytes per second), when `inboundRate` is on. */
-  private readonly packetBudget: TokenBucket | undefined;
-  private readonly byteBudget: TokenBucket | undefined;
-  private probeTimer: NodeJS.Timeout | undefined;
+  private readonly budget: InboundBudget | undefined;
+  private probeTimer: WheelTimer<EngineSocket> | undefined;
   private noopTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -84,14 +92,12 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> implements Tr
     remoteAddress: string,
     opts: ResolvedEngineOptions,
     log: Logger,
-    metrics: Partial<Record<ErrorCode, number>> = {},
+    host: SessionHost,
   ) {
     super();
-    this.metrics = metrics;
-    if (opts.inboundRate) {
-      this.packetBudget = new TokenBucket(opts.inboundRate.packetsPerSecond);
-      this.byteBudget = new TokenBucket(opts.inboundRate.bytesPerSecond);
-    }
+    this.host = host;
+    this.heartbeat = new WheelTimer<EngineSocket>(onHeartbeat, this);
+    if (opts.inboundRate) this.budget = new InboundBudget(opts.inboundRate);
     this.id = id;
     this.request = request;
     this.remoteAddress = remoteAddress;
@@ -107,16 +113,8 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> implements Tr
   open(): void {
     this.readyState = 'open';
     const upgrades = this.transport.name === 'polling' && this.opts.allowUpgrades ? this.opts.transports.filter((t) => t !== 'polling') : [];
-    this.sendPacket(
-      EnginePacketType.OPEN,
-      JSON.stringify({
-        sid: this.id,
-        upgrades,
-        pingInterval: this.opts.pingInterval,
-        pingTimeout: this.opts.pingTimeout,
-        maxPayload: this.opts.maxHttpBufferSize,
-      }),
-    );
+    const { pingInterval, pingTimeout, maxHttpBufferSize: maxPayload } = this.opts;
+    this.sendPacket(EnginePacketType.OPEN, JSON.stringify({ sid: this.id, upgrades, pingInterval, pingTimeout, maxPayload }));
     this.schedulePing();
   }
 
@@ -136,8 +134,16 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> implements Tr
    */
   sendPackets(packets: readonly EnginePacket[], bytes: number): number {
     if (this.readyState !== 'open') return -1;
-    for (const packet of packets) this.writeBuffer.push(packet);
     this.queuedMessages += packets.length;
+    if (this.writeBuffer.length === 0 && this.transport.writable) {
+      // nothing queued ahead and the transport takes it now (a WebSocket): handed over as they are
+      this.flushedMessages = this.queuedMessages;
+      if (this.traceFlush) this.log.trace({ packets: packets.length }, 'flush');
+      this.transport.send(packets);
+      this.emit('drain');
+      return this.queuedMessages;
+    }
+    for (const packet of packets) this.writeBuffer.push(packet);
     this.writeBufferBytes += bytes;
     this.flush();
     return this.queuedMessages;
@@ -205,12 +211,16 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> implements Tr
   // --- heartbeat (server pings, PROTOCOL.md §1.6) ---
 
   private schedulePing(): void {
-    clearTimeout(this.pingTimer);
-    this.pingTimer = setTimeout(onPingDue, this.opts.pingInterval, this);
+    this.waitingPong = false;
+    this.host.wheel.schedule(this.heartbeat, this.opts.pingInterval);
   }
 
-  /** @internal the ping timer fired */
-  ping(): void {
+  /** @internal the heartbeat entry fired: the pong is late, or a ping is due */
+  onHeartbeat(): void {
+    if (this.waitingPong) {
+      this.onClose('ping timeout');
+      return;
+    }
     // everything queued before the ping reaches the client before it: its pong confirms them
     this.pingMark = this.queuedMessages;
     this.sendPacket(EnginePacketType.PING);
@@ -219,8 +229,8 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> implements Tr
   }
 
   private waitForPong(): void {
-    clearTimeout(this.pongTimer);
-    this.pongTimer = setTimeout(onPongMissed, this.opts.pingTimeout, this);
+    this.waitingPong = true;
+    this.host.wheel.schedule(this.heartbeat, this.opts.pingTimeout);
   }
 
   // --- TransportHandler ---
@@ -235,14 +245,12 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> implements Tr
     if (!this.admit(packetSize(packet))) return;
     this.emit('packet', packet);
     // a client busy sending may answer late: its first other packet restarts the wait once (engine.io 6.6)
-    if (this.pongTimer !== undefined && !this.pongWaitRestarted && packet.type !== EnginePacketType.PONG) {
+    if (this.waitingPong && !this.pongWaitRestarted && packet.type !== EnginePacketType.PONG) {
       this.pongWaitRestarted = true;
       this.waitForPong();
     }
     switch (packet.type) {
       case EnginePacketType.PONG:
-        clearTimeout(this.pongTimer);
-        this.pongTimer = undefined;
         this.schedulePing();
         this.emit('heartbeat');
         this.confirm(this.pingMark);
@@ -279,11 +287,10 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> implements Tr
 
   /** Takes one packet of `bytes` from the inbound budget; over it, the session ends (ERR_RATE_LIMITED). */
   private admit(bytes: number): boolean {
-    if (!this.packetBudget || !this.byteBudget || this.readyState === 'closed') return this.readyState !== 'closed';
-    const packets = this.packetBudget.take(1);
-    if (packets && this.byteBudget.take(bytes)) return true;
-    const rate = this.opts.inboundRate as { packetsPerSecond: number; bytesPerSecond: number };
-    const exceeded = packets ? 'bytesPerSecond' : 'packetsPerSecond';
+    const rate = this.opts.inboundRate;
+    if (!rate || !this.budget || this.readyState === 'closed') return this.readyState !== 'closed';
+    const exceeded = this.budget.take(rate, bytes);
+    if (exceeded === undefined) return true;
     this.refuse('ERR_RATE_LIMITED', 'rate limited', { exceeded, limit: rate[exceeded], burst: 2 * rate[exceeded] });
     return false;
   }
@@ -303,7 +310,8 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> implements Tr
 
   /** One warn line and one count for a refusal (the sid, transport and address come from the child logger). */
   private logRefusal(code: ErrorCode, message: string, fields: Record<string, unknown>): void {
-    this.metrics[code] = (this.metrics[code] ?? 0) + 1;
+    const { metrics } = this.host;
+    metrics[code] = (metrics[code] ?? 0) + 1;
     this.log.warn({ code, ...fields }, message);
   }
 
@@ -346,7 +354,8 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> implements Tr
     this.upgrading = true;
     this.probe = transport;
     transport.handler = this;
-    this.probeTimer = setTimeout(onUpgradeTimeout, this.opts.upgradeTimeout, this);
+    this.probeTimer ??= new WheelTimer<EngineSocket>(onUpgradeTimeout, this);
+    this.host.wheel.schedule(this.probeTimer, this.opts.upgradeTimeout);
   }
 
   private onProbePacket(transport: Transport, packet: EnginePacket): void {
@@ -403,9 +412,8 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> implements Tr
   private endProbe(): void {
     this.upgrading = false;
     this.probe = undefined;
-    clearTimeout(this.probeTimer);
+    if (this.probeTimer) this.host.wheel.cancel(this.probeTimer);
     clearInterval(this.noopTimer);
-    this.probeTimer = undefined;
     this.noopTimer = undefined;
   }
 
@@ -415,25 +423,22 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> implements Tr
   onClose(reason: CloseReason, description?: string): void {
     if (this.readyState === 'closed') return;
     this.readyState = 'closed';
-    clearTimeout(this.pingTimer);
-    clearTimeout(this.pongTimer);
+    this.host.wheel.cancel(this.heartbeat);
+    this.waitingPong = false;
     this.failUpgrade('socket closed');
     this.writeBuffer = [];
     const { transport } = this;
     transport.handler = noopTransportHandler;
     if (!transport.closed) transport.close();
     this.log.debug({ reason, description }, 'session closed');
+    this.host.sessionClosed?.(this);
     this.emit('close', reason, description);
   }
 }
 
 // Timer callbacks are module functions reaching their session through the argument, not closures.
-function onPingDue(session: EngineSocket): void {
-  session.ping();
-}
-
-function onPongMissed(session: EngineSocket): void {
-  session.onClose('ping timeout');
+function onHeartbeat(session: EngineSocket): void {
+  session.onHeartbeat();
 }
 
 function onUpgradeTimeout(session: EngineSocket): void {

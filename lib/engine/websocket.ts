@@ -1,7 +1,7 @@
 // WebSocket transport: wraps one ws.WebSocket — the only file that knows ws.
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
-import { decodeTextPacket, encodePacketAsText, EnginePacketType, type EnginePacket } from '../codec/engine-packet';
+import { decodeTextPacket, encodePacketAsText, EnginePacketType, MessagePacket, type EnginePacket } from '../codec/engine-packet';
 import { Transport } from './transport';
 
 /** The payload size ws saw when it refused a message (read from its receiver when it has one). */
@@ -24,6 +24,25 @@ export interface WebSocketTransportOptions {
 type WsWithOwner = WebSocket & { [kOwner]?: WebSocketTransport };
 const kOwner = Symbol('transport');
 
+/** What of ws's Sender (ws 8, lib/sender.js) tells that it has nothing queued or in progress. */
+interface SenderState {
+  /** 0 while idle; set while it compresses or reads a Blob, when later sends wait in `_queue`. */
+  readonly _state: number;
+  readonly _queue: readonly unknown[];
+}
+
+/**
+ * ws's sender when frames may bypass it: no extension negotiated (permessage-deflate makes ws compress,
+ * so frames must go through it) and a sender of the shape we know. Otherwise undefined: every write
+ * then goes through ws.send, the public path.
+ */
+function bypassableSender(ws: WebSocket): SenderState | undefined {
+  if (ws.extensions !== '') return undefined;
+  const sender = (ws as unknown as { _sender?: Partial<SenderState> })._sender;
+  if (!sender || typeof sender._state !== 'number' || !Array.isArray(sender._queue)) return undefined;
+  return sender as SenderState;
+}
+
 /** One Engine.IO packet per WebSocket frame: text frames for text, binary frames for binary messages. */
 export class WebSocketTransport extends Transport {
   readonly name = 'websocket' as const;
@@ -31,6 +50,8 @@ export class WebSocketTransport extends Transport {
   private readonly ws: WebSocket;
   private readonly raw: Duplex;
   private readonly opts: WebSocketTransportOptions;
+  /** Set when our frames may be written to `raw` directly (see bypassableSender). */
+  private readonly sender: SenderState | undefined;
 
   constructor(ws: WebSocket, raw: Duplex, opts: WebSocketTransportOptions) {
     super();
@@ -38,6 +59,7 @@ export class WebSocketTransport extends Transport {
     this.raw = raw;
     this.opts = opts;
     this.supportsBinary = !opts.base64;
+    this.sender = bypassableSender(ws);
     this.writable = true;
     (ws as WsWithOwner)[kOwner] = this;
     ws.on('message', onWsMessage);
@@ -83,7 +105,8 @@ export class WebSocketTransport extends Transport {
   }
 
   override get bufferedBytes(): number {
-    return this.ws.bufferedAmount;
+    // without compression ws buffers nothing of its own: all of it is in the socket (its bufferedAmount)
+    return this.sender ? this.raw.writableLength : this.ws.bufferedAmount;
   }
 
   onDrain(): void {
@@ -93,6 +116,19 @@ export class WebSocketTransport extends Transport {
   send(packets: readonly EnginePacket[]): void {
     const { ws } = this;
     if (ws.readyState !== ws.OPEN) return;
+    const { sender, raw } = this;
+    // ws's own writes (pongs, the close frame) leave at once while its sender is idle, so writing our
+    // frames to the socket keeps them in order with ws's; a shared packet's frame is built once
+    if (sender && sender._state === 0 && sender._queue.length === 0 && raw.writable) {
+      raw.write(packets.length === 1 ? frameOf(packets[0], this.supportsBinary) : framesOf(packets, this.supportsBinary));
+      return;
+    }
+    this.sendThroughWs(packets);
+  }
+
+  /** The public path: ws frames (and compresses) each message. */
+  private sendThroughWs(packets: readonly EnginePacket[]): void {
+    const { ws } = this;
     // a burst of frames leaves in one write
     const corked = packets.length > 1;
     if (corked) this.raw.cork();
@@ -127,6 +163,82 @@ export class WebSocketTransport extends Transport {
   /** Ends the connection at once (a refused probe, a server shutting down without ceremony). */
   terminate(): void {
     this.ws.terminate();
+  }
+}
+
+// --- frames (RFC 6455 §5.2): final, unmasked (a server never masks), header and payload in one buffer ---
+
+const OPCODE_TEXT = 0x1;
+const OPCODE_BINARY = 0x2;
+/** Set on a MessagePacket after its first write: a second write means it is shared, its frame is kept. */
+const WRITTEN_ONCE = Buffer.alloc(0);
+
+/** One frame for one packet; a MessagePacket's frame is kept from its second write on (a broadcast). */
+function frameOf(packet: EnginePacket, supportsBinary: boolean): Buffer {
+  if (!(packet instanceof MessagePacket)) return buildFrame(packet, supportsBinary);
+  // a binary message's frame depends on the connection (binary, or base64 text for b64=1): keep only the binary one
+  if (!supportsBinary && typeof packet.data !== 'string') return buildFrame(packet, false);
+  const kept = packet.wire;
+  if (kept !== undefined && kept !== WRITTEN_ONCE) return kept;
+  // a packet written once (a direct emit) keeps no frame: it would live as long as the replay log holds it
+  const frame = buildFrame(packet, supportsBinary);
+  packet.wire = kept === undefined ? WRITTEN_ONCE : frame;
+  return frame;
+}
+
+/** Several packets' frames, back to back in one buffer: one write keeps them in order, each its own frame. */
+function framesOf(packets: readonly EnginePacket[], supportsBinary: boolean): Buffer {
+  const frames = new Array<Buffer>(packets.length);
+  let total = 0;
+  for (let i = 0; i < packets.length; i++) {
+    frames[i] = frameOf(packets[i], supportsBinary);
+    total += frames[i].length;
+  }
+  return Buffer.concat(frames, total);
+}
+
+function buildFrame(packet: EnginePacket, supportsBinary: boolean): Buffer {
+  const { data } = packet;
+  if (data === undefined) return textFrame(packet.type, '', 0);
+  if (typeof data === 'string') return textFrame(packet.type, data, packet instanceof MessagePacket ? packet.bytes : Buffer.byteLength(data));
+  if (!supportsBinary) {
+    const base64 = data.toString('base64');
+    return textFrame('b', base64, base64.length);
+  }
+  const offset = headerLength(data.length);
+  const frame = Buffer.allocUnsafe(offset + data.length);
+  writeHeader(frame, OPCODE_BINARY, data.length);
+  data.copy(frame, offset);
+  return frame;
+}
+
+/** A text frame holding `prefix` (one ASCII character: the packet type, or `b`) then `data` of `bytes` UTF-8 bytes. */
+function textFrame(prefix: string, data: string, bytes: number): Buffer {
+  const length = 1 + bytes;
+  const offset = headerLength(length);
+  const frame = Buffer.allocUnsafe(offset + length);
+  writeHeader(frame, OPCODE_TEXT, length);
+  frame[offset] = prefix.charCodeAt(0);
+  if (bytes > 0) frame.write(data, offset + 1, bytes, 'utf8');
+  return frame;
+}
+
+function headerLength(payload: number): number {
+  return payload < 126 ? 2 : payload < 0x10000 ? 4 : 10;
+}
+
+/** FIN + opcode, then the payload length in 7 bits, or 126 + 16 bits, or 127 + 64 bits (network order). */
+function writeHeader(frame: Buffer, opcode: number, payload: number): void {
+  frame[0] = 0x80 | opcode;
+  if (payload < 126) {
+    frame[1] = payload;
+  } else if (payload < 0x10000) {
+    frame[1] = 126;
+    frame.writeUInt16BE(payload, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeUInt32BE(Math.floor(payload / 0x100000000), 2);
+    frame.writeUInt32BE(payload >>> 0, 6);
   }
 }
 

@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream';
 import type { EngineServer } from '../engine/server';
 import type { Logger } from '../logger';
 import { clientFileOf, createClientBundle } from './client-bundle';
+import { EarlyPolling } from './early-polling';
 import {
   detachFromHttpServer,
   finishUpgradeResponse,
@@ -30,6 +31,11 @@ function matchResource(url: string, path: string): URLSearchParams | undefined {
   return new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
 }
 
+/** Whether the request URL's path (relative to the mount) is exactly the resource path. */
+function isExactResource(url: string, path: string): boolean {
+  return url.startsWith(path) && (url.length === path.length || url.charCodeAt(path.length) === 0x3f /* ? */);
+}
+
 /** The middleware, plus attach(server) for servers that have other `upgrade` listeners. */
 export type EngineMiddlewareFunction = Middleware & { attach(server: Server): () => void };
 
@@ -43,6 +49,7 @@ export function createEngineMiddleware(engine: EngineServer, log: Logger, serveC
   const client = serveClient ? createClientBundle(log, path) : undefined;
   const attached = new WeakSet<Server>();
   let warnedAboutListeners = false;
+  const early = engine.opts.pollingThroughApp || !engine.opts.transports.includes('polling') ? undefined : new EarlyPolling(engine, log);
 
   const middleware = function socketioMiddleware(req: IncomingMessage, res: ServerResponse, next?: NextFunction): void {
     const file = serveClient === undefined ? undefined : clientFileOf(req, path);
@@ -74,6 +81,8 @@ export function createEngineMiddleware(engine: EngineServer, log: Logger, serveC
           );
         }
       }
+      // a polling handshake: its session's next requests may skip the app (early-polling.ts)
+      if (early && req.method === 'GET' && !query.has('sid') && isExactResource(req.url ?? '/', path)) early.tagHandshake(req, res);
       engine.handleRequest(req, res, query);
     } catch (err) {
       if (next) next(err);

@@ -54,6 +54,39 @@ const HTTP_SOCKET_LISTENERS: ReadonlyArray<readonly [string, string]> = [
 ];
 
 type ParsedSocket = Duplex & { parser?: { _consumed?: boolean; unconsume?: () => void; remove?: () => void; finish?: () => void } | null };
+type Listener = (...args: unknown[]) => void;
+type WithEvents = { _events?: Record<string | symbol, Listener | Listener[] | undefined> };
+
+/**
+ * Node's listeners that are one function for every connection (socketOnError, onSocketPause…), once
+ * recognised by name: later connections compare identities instead of reading names (a bound
+ * function's name is a new string at each read).
+ */
+const sharedHttpListeners = new Set<Listener>();
+
+function isHttpListener(listener: Listener, name: string): boolean {
+  if (sharedHttpListeners.has(listener)) return true;
+  const actual = (listener as { name?: string }).name;
+  if (actual !== name) return false;
+  if (!name.startsWith('bound ')) sharedHttpListeners.add(listener);
+  return true;
+}
+
+/** Removes the listener of `event` called `name`, reading the emitter's table without copying it. */
+function removeNamedListener(emitter: Duplex | ServerResponse, event: string, name: string): void {
+  const table = (emitter as WithEvents)._events;
+  // (an emitter without Node's listener table: the public, copying way)
+  const current = table ? table[event] : (emitter.listeners(event) as Listener[]);
+  if (current === undefined) return;
+  if (typeof current === 'function') {
+    if (isHttpListener(current, name)) emitter.removeListener(event, current);
+    return;
+  }
+  if (!Array.isArray(current)) return;
+  for (const listener of current.slice()) {
+    if (typeof listener === 'function' && isHttpListener(listener, name)) emitter.removeListener(event, listener);
+  }
+}
 
 /**
  * Takes an upgrade request that Node delivered as an ordinary `request` (the server had no `upgrade`
@@ -62,11 +95,7 @@ type ParsedSocket = Duplex & { parser?: { _consumed?: boolean; unconsume?: () =>
  * requestTimeout, keepAliveTimeout and closeIdleConnections() no longer apply to it.
  */
 export function detachFromHttpServer(req: IncomingMessage, res: ServerResponse, socket: Duplex): void {
-  for (const [event, name] of HTTP_SOCKET_LISTENERS) {
-    for (const listener of socket.listeners(event)) {
-      if ((listener as { name?: string }).name === name) socket.removeListener(event, listener as () => void);
-    }
-  }
+  for (const [event, name] of HTTP_SOCKET_LISTENERS) removeNamedListener(socket, event, name);
   const parser = (socket as ParsedSocket).parser;
   if (parser) {
     const { freeParser } = loadHttpCommon();
@@ -79,9 +108,7 @@ export function detachFromHttpServer(req: IncomingMessage, res: ServerResponse, 
     }
   }
   // the response will never be written; the server's bookkeeping for it must not run on our 'finish'
-  for (const listener of res.listeners('finish')) {
-    if ((listener as { name?: string }).name === 'bound resOnFinish') res.removeListener('finish', listener as () => void);
-  }
+  removeNamedListener(res, 'finish', 'bound resOnFinish');
   res.detachSocket(socket as never);
   (socket as Duplex & { setTimeout?: (ms: number) => void }).setTimeout?.(0);
 }

@@ -11,11 +11,65 @@ export interface AckOwner {
   readonly client: { readonly outbox?: { answered(id: number): void } };
 }
 
+const NO_ACKS: ReadonlyMap<number, AckFn> = new Map();
+
 /**
- * A socket's pending acks by packet id. Still a Map: adapters put the shared callback of a broadcast
- * with acks straight into `socket.acks`, as socket.io-adapter does.
+ * A socket's pending acks by packet id, with a Map's surface: adapters put the shared callback of a
+ * broadcast with acks straight into `socket.acks`, as socket.io-adapter does. The Map behind it is
+ * made on the first ack: most sockets never wait for one, and an empty Map is ~200 bytes each.
  */
-export class AckMap extends Map<number, AckFn> {
+export class AckMap implements Map<number, AckFn> {
+  private map: Map<number, AckFn> | undefined = undefined;
+
+  get [Symbol.toStringTag](): string {
+    return 'AckMap';
+  }
+
+  get size(): number {
+    return this.map ? this.map.size : 0;
+  }
+
+  get(id: number): AckFn | undefined {
+    return this.map?.get(id);
+  }
+
+  has(id: number): boolean {
+    return this.map !== undefined && this.map.has(id);
+  }
+
+  set(id: number, ack: AckFn): this {
+    (this.map ??= new Map()).set(id, ack);
+    return this;
+  }
+
+  delete(id: number): boolean {
+    return this.map !== undefined && this.map.delete(id);
+  }
+
+  clear(): void {
+    this.map = undefined;
+  }
+
+  keys(): IterableIterator<number> {
+    return (this.map ?? NO_ACKS).keys();
+  }
+
+  values(): IterableIterator<AckFn> {
+    return (this.map ?? NO_ACKS).values();
+  }
+
+  entries(): IterableIterator<[number, AckFn]> {
+    return (this.map ?? NO_ACKS).entries();
+  }
+
+  [Symbol.iterator](): IterableIterator<[number, AckFn]> {
+    return this.entries();
+  }
+
+  forEach(fn: (ack: AckFn, id: number, map: Map<number, AckFn>) => void, thisArg?: unknown): void {
+    for (const [id, ack] of this.map ?? NO_ACKS) fn.call(thisArg, ack, id, this);
+  }
+
   /** Registers `ack` for `id`; with `timeout`, it gets an Error after that many ms without an answer. */
   register(id: number, ack: AckFn, timeout: number | undefined, owner: AckOwner): void {
     if (timeout === undefined) {
@@ -48,7 +102,8 @@ export class AckMap extends Map<number, AckFn> {
 
   /** The socket left: acks that expect an answer in bounded time learn now that none will come. */
   failAll(owner: AckOwner): void {
-    for (const [id, ack] of this) {
+    if (!this.map) return;
+    for (const [id, ack] of this.map) {
       if (!ack.withError) continue;
       this.delete(id);
       callApp(owner.log, owner, ack, [new Error('socket has been disconnected')], 'ack callback');

@@ -13,7 +13,9 @@ import type {
   NotReserved,
 } from './events';
 import { callApp } from './app-call';
+import { bounded, requestTimeout } from './cluster-request';
 import { RemoteSocket, type SocketDetails } from './remote-socket';
+import type { OriginHost } from './shared-sessions';
 
 /** Error passed to a broadcast ack callback when some clients did not answer in time. */
 export interface BroadcastTimeoutError extends Error {
@@ -97,6 +99,7 @@ export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, 
     if (typeof last !== 'function') {
       // the recovery offset is added when each node encodes the packet (once for all its recipients):
       // see TrackingEncoder.withOffsets
+      (this.adapter.nsp.server as OriginHost).sharedSessions?.originate(packet, opts);
       this.adapter.broadcast(packet, opts);
       return true;
     }
@@ -161,6 +164,9 @@ export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, 
         complete();
       },
       () => {
+        // the cluster could not be asked (Redis away): with a timeout, the timer reports who is missing
+        // rather than a success with this node's answers only; without one, this node's answers are all
+        if (timeout !== undefined) return;
         expectedServers = 1;
         complete();
       },
@@ -190,7 +196,12 @@ export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, 
 
   /** The selected sockets: local ones as they are, remote ones (cluster adapters) as RemoteSocket. */
   async fetchSockets(): Promise<Array<RemoteSocket<EmitEvents, SocketData>>> {
-    const sockets = await this.adapter.fetchSockets({ rooms: new Set(this.rooms), except: new Set(this.exceptRooms), flags: this.flags });
+    const ms = requestTimeout(this.adapter, this.flags);
+    const sockets = await bounded(
+      this.adapter.fetchSockets({ rooms: new Set(this.rooms), except: new Set(this.exceptRooms), flags: this.flags }),
+      ms,
+      `timeout reached while waiting for fetchSockets response (${ms} ms)`,
+    );
     return sockets.map((socket) =>
       (socket as unknown as LocalSocketLike).server
         ? (socket as unknown as RemoteSocket<EmitEvents, SocketData>)

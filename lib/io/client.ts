@@ -6,6 +6,7 @@ import type { RawData } from '../codec/engine-packet';
 import type { Logger } from '../logger';
 import type { Socket } from './socket';
 import type { TrackingEncoder } from './tracking-encoder';
+import { sharedTimerWheel, WheelTimer } from '../util/timer-wheel';
 
 /** What the client needs of the io server. */
 export interface ClientHost {
@@ -36,7 +37,10 @@ export class Client {
   private readonly log: Logger;
   /** Namespaces whose CONNECT is being processed (middleware running). */
   private readonly pending = new Set<string>();
-  private connectTimer: NodeJS.Timeout | undefined;
+  /** Until the first namespace is joined: an entry of the shared timer wheel, no Node timer of its own. */
+  private connectTimer: WheelTimer<Client> | undefined;
+  /** Whether onEngineDrain listens to the connection (see watchDrain). */
+  private drainWatched = false;
 
   constructor(host: ClientHost, conn: EngineSocket) {
     this.host = host;
@@ -49,8 +53,8 @@ export class Client {
     conn.on('message', onEngineMessage);
     conn.on('close', onEngineClose);
     conn.on('confirm', onEngineConfirm);
-    conn.on('drain', onEngineDrain);
-    this.connectTimer = setTimeout(onConnectTimeout, host.connectTimeout, this);
+    this.connectTimer = new WheelTimer<Client>(onConnectTimeout, this);
+    sharedTimerWheel(host.connectTimeout).schedule(this.connectTimer, host.connectTimeout);
   }
 
   /** The handshake request, with the app's decorations (req.session, req.user…). */
@@ -97,7 +101,7 @@ export class Client {
     this.sockets.set(socket.id, socket);
     this.nsps.set(name, socket);
     if (this.connectTimer) {
-      clearTimeout(this.connectTimer);
+      sharedTimerWheel(this.host.connectTimeout).cancel(this.connectTimer);
       this.connectTimer = undefined;
     }
   }
@@ -113,7 +117,7 @@ export class Client {
   /** Encodes a packet for this connection alone (no socket yet: a refusal) and writes it. */
   sendPacket(packet: Packet): void {
     if (this.conn.readyState !== 'open') return;
-    const meta = this.host.encoder.describe(this.host.encoder.encode(packet));
+    const meta = this.host.encoder.encodeMeta(packet);
     this.conn.sendPackets(meta.packets, meta.bytes);
   }
 
@@ -122,8 +126,20 @@ export class Client {
     for (const socket of this.sockets.values()) socket.client.outbox?.confirm(mark);
   }
 
-  /** @internal the connection wrote what it held */
+  /**
+   * A socket waits for room or for flushed(): listen to the connection's 'drain' until it was told.
+   * Not listened to otherwise: a WebSocket drains after every write.
+   */
+  watchDrain(): void {
+    if (this.drainWatched || this.conn.readyState === 'closed') return;
+    this.drainWatched = true;
+    this.conn.on('drain', onEngineDrain);
+  }
+
+  /** @internal the connection wrote what it held: the sockets still waiting call watchDrain() again */
   onDrain(): void {
+    this.drainWatched = false;
+    this.conn.removeListener('drain', onEngineDrain);
     for (const socket of this.sockets.values()) socket.client.onConnectionDrain();
   }
 
@@ -156,13 +172,14 @@ export class Client {
   /** @internal the engine connection is gone */
   onClose(reason: string, description?: unknown): void {
     if (this.connectTimer) {
-      clearTimeout(this.connectTimer);
+      sharedTimerWheel(this.host.connectTimeout).cancel(this.connectTimer);
       this.connectTimer = undefined;
     }
     this.conn.removeListener('message', onEngineMessage);
     this.conn.removeListener('close', onEngineClose);
     this.conn.removeListener('confirm', onEngineConfirm);
     this.conn.removeListener('drain', onEngineDrain);
+    this.drainWatched = false;
     // each socket either waits for its client (recovery) or leaves with `reason`
     for (const socket of [...this.sockets.values()]) socket.onTransportLost(reason, description);
     this.sockets.clear();

@@ -7,9 +7,9 @@ import type { EngineSocket } from '../engine/session';
 import { SocketIOError, type ErrorCode } from '../errors';
 import type { Logger } from '../logger';
 import type { Client } from './client';
-import { Outbox, type OutboxLimits, type PendingAcks } from './outbox';
+import { Outbox, recordOf, type OutboxLimits, type PendingAcks } from './outbox';
 import type { MissedPacket } from '../store/session-store';
-import type { TrackingEncoder } from './tracking-encoder';
+import type { PacketMeta, TrackingEncoder } from './tracking-encoder';
 
 /** Counters of the delivery and recovery machinery, readable as io.metrics. */
 export interface DeliveryMetrics {
@@ -26,6 +26,8 @@ export interface DeliveryHost {
   readonly encoder: TrackingEncoder;
   readonly limits: OutboxLimits;
   readonly metrics: DeliveryMetrics;
+  /** A shared session store's log of direct emits (recovery across nodes). */
+  readonly recorder?: { direct(sid: string, messages: EncodedPacket, offset: number | undefined, volatile: boolean | undefined): void };
 }
 
 /** What the delivery reports back to its socket. */
@@ -85,12 +87,14 @@ export class Delivery {
 
   /** Encodes and delivers one packet for this socket alone. False when it was refused. */
   sendPacket(packet: Packet, flags: BroadcastFlags): boolean {
-    return this.deliver(this.host.encoder.encode(packet), flags, true);
+    const meta = this.host.encoder.encodeMeta(packet);
+    this.host.recorder?.direct(this.owner.id, meta.messages, meta.offset, flags.volatile); // recovery across nodes
+    return this.deliver(meta, flags, true);
   }
 
   /** Adapters' entry point: the same encoded array for every recipient of a broadcast. */
   writeToEngine(encoded: EncodedPacket, opts: WriteOptions): void {
-    this.deliver(encoded, opts, false);
+    this.deliver(this.host.encoder.describe(encoded), opts, false);
   }
 
   /**
@@ -98,9 +102,8 @@ export class Delivery {
    * (recovery on). A direct send that does not fit is refused (false); a broadcast that does not
    * fit means the client stopped reading, and the session ends ('slow consumer').
    */
-  deliver(encoded: EncodedPacket, opts: WriteOptions, direct: boolean): boolean {
+  deliver(meta: PacketMeta, opts: WriteOptions, direct: boolean): boolean {
     if (this.ended) return this.refuse('ERR_DESTROYED', direct);
-    const meta = this.host.encoder.describe(encoded);
     const client = this.current;
     const { maxQueuedPackets, maxQueuedBytes } = this.host.limits;
     if (opts.volatile) {
@@ -114,7 +117,7 @@ export class Delivery {
     if (!client) {
       if (!outbox) return this.refuse('ERR_DESTROYED', direct);
       if (!outbox.fits(meta.bytes)) return this.overflow(direct);
-      outbox.append(encoded, meta.offset, meta.ackId, 0);
+      outbox.append(meta, 0);
       return true;
     }
     const conn = client.conn;
@@ -122,9 +125,8 @@ export class Delivery {
       return this.overflow(direct);
     }
     const mark = conn.sendPackets(meta.packets, meta.bytes);
-    if (outbox && !outbox.append(encoded, meta.offset, meta.ackId, Math.max(mark, 0), conn.flushedMessages)) {
-      return this.overflow(false);
-    }
+    // the meta is the log's record: one per packet, shared by every socket it went to
+    if (outbox && !outbox.append(meta, mark > 0 ? mark : 0, conn.flushedMessages)) return this.overflow(false);
     return true;
   }
 
@@ -136,6 +138,7 @@ export class Delivery {
         this.owner.log.warn({ code, limit: this.host.limits.maxQueuedPackets, bytesLimit: this.host.limits.maxQueuedBytes }, 'send refused: queue full');
       }
       this.wantsDrain = true;
+      this.current?.watchDrain();
     }
     return false;
   }
@@ -155,11 +158,15 @@ export class Delivery {
   /** @internal the connection wrote what it held: report room after a refusal */
   onConnectionDrain(): void {
     if (this.flushWaiters) this.checkFlushed();
-    if (!this.wantsDrain || !this.current) return;
-    const conn = this.current.conn;
-    if (conn.pendingPackets > this.host.limits.maxQueuedPackets / 2 || conn.pendingBytes > this.host.limits.maxQueuedBytes / 2) return;
-    this.wantsDrain = false;
-    this.owner.onDrain();
+    if (this.wantsDrain && this.current) {
+      const conn = this.current.conn;
+      if (conn.pendingPackets <= this.host.limits.maxQueuedPackets / 2 && conn.pendingBytes <= this.host.limits.maxQueuedBytes / 2) {
+        this.wantsDrain = false;
+        this.owner.onDrain();
+      }
+    }
+    // still waiting (or waiting again: onDrain may have filled the queue): listen for the next one
+    if (this.wantsDrain || this.flushWaiters) this.current?.watchDrain();
   }
 
   /** The transport is gone: nothing is written until attach(); the log keeps it all. */
@@ -178,16 +185,17 @@ export class Delivery {
     for (const packet of missed) {
       const meta = this.host.encoder.describe(packet.messages);
       const mark = conn.sendPackets(meta.packets, meta.bytes);
-      outbox?.append(packet.messages, packet.offset, packet.ackId, Math.max(mark, 0), conn.flushedMessages, packet.after);
+      outbox?.append(recordOf(packet, meta.bytes), Math.max(mark, 0), conn.flushedMessages, packet.after);
     }
     if (this.flushWaiters) this.checkFlushed();
+    if (this.wantsDrain || this.flushWaiters) client.watchDrain();
   }
 
   /** Writes a control packet (CONNECT reply, DISCONNECT, CONNECT_ERROR): never logged, never refused. */
   sendControl(packet: Packet): void {
     const client = this.current;
     if (!client || client.conn.readyState !== 'open') return;
-    const meta = this.host.encoder.describe(this.host.encoder.encode(packet));
+    const meta = this.host.encoder.encodeMeta(packet);
     client.conn.sendPackets(meta.packets, meta.bytes);
   }
 
@@ -218,6 +226,7 @@ export class Delivery {
   flushed(): Promise<void> {
     if (this.ended) return Promise.reject(new SocketIOError('ERR_DESTROYED'));
     if (this.current && this.current.conn.pendingPackets === 0) return Promise.resolve();
+    this.current?.watchDrain();
     return new Promise((resolve, reject) => {
       (this.flushWaiters ??= []).push({ resolve, reject });
     });

@@ -1,4 +1,4 @@
-// socket.handshake: the same shape as socket.io's, built once per namespace connection.
+// socket.handshake: the same shape as socket.io's, built on first use (an idle socket keeps none).
 import type { IncomingMessage } from 'node:http';
 
 /** What the client's handshake told the server (socket.io's `Handshake`). */
@@ -33,16 +33,20 @@ export function parseQuery(url: string): Record<string, string | string[]> {
   return query;
 }
 
-export function buildHandshake(req: IncomingMessage, address: string, auth: Record<string, unknown>): Handshake {
+/**
+ * The handshake of a socket that connected at `issued` (ms since epoch): a plain object, as adapters
+ * serialise it for fetchSockets(). Built when the app first reads it; the time string and the parsed
+ * query are most of its cost, and most sockets are never asked.
+ */
+export function buildHandshake(req: IncomingMessage, address: string, auth: Record<string, unknown>, issued = Date.now()): Handshake {
   const url = (req as { originalUrl?: string }).originalUrl ?? req.url ?? '/';
-  const now = new Date();
   return {
     headers: req.headers,
-    time: now.toString(),
+    time: new Date(issued).toString(),
     address,
     xdomain: req.headers.origin !== undefined,
     secure: Boolean((req.socket as { encrypted?: boolean } | null)?.encrypted),
-    issued: now.getTime(),
+    issued,
     url,
     query: parseQuery(url),
     auth,

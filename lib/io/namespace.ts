@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import type { Adapter, Room } from '../adapter/adapter';
 import type { Logger } from '../logger';
 import { BroadcastOperator } from './broadcast';
+import { boundedCallback, requestTimeout } from './cluster-request';
 import type { Client } from './client';
 import type {
   AckEvent,
@@ -205,7 +206,16 @@ export class Namespace<
       throw new Error(`"${ev}" is a reserved event name`);
     }
     const packet: unknown[] = [ev, ...(args as unknown[])];
-    this.adapter.serverSideEmit(packet);
+    const last = packet[packet.length - 1];
+    if (typeof last !== 'function') {
+      this.settleAdapterCall(this.adapter.serverSideEmit(packet), undefined);
+      return true;
+    }
+    // the answers must come within the adapter's timeout even when it cannot ask Redis how many to expect
+    const ms = requestTimeout(this.adapter);
+    const guard = boundedCallback(last as (err: Error | null, responses: unknown[]) => void, ms, `timeout reached: no answer from the cluster within ${ms} ms`);
+    packet[packet.length - 1] = guard.callback;
+    this.settleAdapterCall(this.adapter.serverSideEmit(packet), guard.fail);
     return true;
   }
 
@@ -218,6 +228,15 @@ export class Namespace<
     return new Promise((resolve, reject) => {
       const callback = (err: Error | null, responses: unknown[]): void => (err ? reject(err) : resolve(responses));
       (this.serverSideEmit as (ev: unknown, ...a: unknown[]) => boolean)(ev, ...args, callback);
+    });
+  }
+
+  /** An adapter's async method that rejects (cluster adapters whose Redis is away): reported, never unhandled. */
+  private settleAdapterCall(result: unknown, fail: ((err: unknown) => void) | undefined): void {
+    if (!(result instanceof Promise)) return;
+    result.catch((err: unknown) => {
+      if (fail) fail(err);
+      else this.server.log.warn({ err, nsp: this.name }, 'serverSideEmit failed in the adapter');
     });
   }
 

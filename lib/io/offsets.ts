@@ -10,6 +10,11 @@ export class Offsets {
   private counter = 0;
   private readonly prefix = `${this.epoch}.`;
 
+  /** The last offset handed out (0: none yet). */
+  get current(): number {
+    return this.counter;
+  }
+
   /** A fresh offset: its number and its wire form. */
   next(): { value: number; text: string } {
     const value = ++this.counter;

@@ -1,12 +1,25 @@
 // A socket's outbound log: what it was sent and the client has not confirmed, bounded, replayable.
 import type { EncodedPacket } from '../codec/types';
 import type { MissedPacket } from '../store/session-store';
-import { RingQueue } from '../util/ring-queue';
 
-/** One logged packet. `mark` is the engine's message count once it is written (0: not written yet). */
-interface Entry extends MissedPacket {
+/**
+ * What the log keeps of one packet. A broadcast's is the encoder's meta, one record shared by every
+ * socket it went to; what differs per socket (mark, place in the stream) lives in the socket's log.
+ */
+export interface LoggedPacket {
+  readonly messages: EncodedPacket;
+  /** Recovery offset the packet carries, if any. */
+  readonly offset: number | undefined;
+  /** Ack id of an emit awaiting the client's answer. */
+  readonly ackId: number | undefined;
+  /** Bytes of the messages (text as UTF-8). */
   readonly bytes: number;
-  mark: number;
+}
+
+/** An acked emit confirmed but not answered: kept with its place in the stream. */
+interface Unanswered {
+  readonly record: LoggedPacket;
+  readonly after: number;
 }
 
 export interface OutboxLimits {
@@ -34,12 +47,13 @@ export interface PendingAcks {
  * client's answer, not the emit, and no offset tells which. Recovery resends every unanswered one.
  */
 export class Outbox {
-  private readonly log = new RingQueue<Entry>(4);
-  /** Acked emits the client confirmed but has not answered, by ack id, oldest first. */
-  private readonly unanswered = new Map<number, Entry>();
+  /** Created on the first packet, dropped once confirmed empty: an idle socket holds no log. */
+  private log: LogRing | undefined;
+  /** Acked emits the client confirmed but has not answered, by ack id, oldest first (created on first use). */
+  private unanswered: Map<number, Unanswered> | undefined;
   private unansweredBytes = 0;
   /** Unanswered acked emits dropped over the bound: a recovery while one is pending is a gap. */
-  private readonly lostAnswers = new Set<number>();
+  private lostAnswers: Set<number> | undefined;
   private readonly limits: OutboxLimits;
   private readonly pending: PendingAcks;
   /** The last recovery offset put in this socket's stream. */
@@ -52,16 +66,16 @@ export class Outbox {
     this.pending = pending;
     if (restored) {
       this.lostThrough = restored.lostThrough;
-      for (const p of restored.missed) this.append(p.messages, p.offset, p.ackId, 0, 0, p.after);
+      for (const p of restored.missed) this.append(recordOf(p, sizeOf(p.messages)), 0, 0, p.after);
     }
   }
 
   get packets(): number {
-    return this.log.length + this.unanswered.size;
+    return (this.log?.length ?? 0) + (this.unanswered?.size ?? 0);
   }
 
   get bytes(): number {
-    return this.log.bytes + this.unansweredBytes;
+    return (this.log?.bytes ?? 0) + this.unansweredBytes;
   }
 
   /** Whether one more packet of `bytes` fits without dropping anything. */
@@ -70,15 +84,15 @@ export class Outbox {
   }
 
   /**
-   * Logs a packet. `mark` is the engine's message count after writing it (0 while no transport);
-   * `after` is given for a packet resent on a new connection (its place in the stream is unchanged).
-   * Returns false when the log is over its bound with nothing written left to drop.
+   * Logs a packet (the record is kept as is, shared with other sockets' logs). `mark` is the engine's
+   * message count after writing it (0 while no transport); `after` is given for a packet resent on a
+   * new connection (its place in the stream is unchanged). Returns false when the log is over its
+   * bound with nothing written left to drop.
    */
-  append(messages: EncodedPacket, offset: number | undefined, ackId: number | undefined, mark: number, written = 0, after = this.lastOffset): boolean {
-    const bytes = sizeOf(messages);
-    const entry: Entry = { messages, offset, after, ackId, bytes, mark };
+  append(record: LoggedPacket, mark: number, written = 0, after = this.lastOffset): boolean {
+    const { offset } = record;
     if (offset !== undefined && offset > this.lastOffset) this.lastOffset = offset;
-    this.log.push(entry, bytes);
+    (this.log ??= new LogRing()).push(record, mark, after);
     return this.shrinkTo(written);
   }
 
@@ -90,52 +104,62 @@ export class Outbox {
   private shrinkTo(written: number): boolean {
     const { maxQueuedPackets, maxQueuedBytes } = this.limits;
     while (this.packets > maxQueuedPackets || this.bytes > maxQueuedBytes) {
-      const oldest = this.log.peek();
-      if (oldest && oldest.mark !== 0 && oldest.mark <= written) {
-        this.log.shift();
-        if (oldest.ackId !== undefined) this.loseAnswer(oldest.ackId);
-        else this.lostThrough = Math.max(this.lostThrough, oldest.offset ?? oldest.after + 0.5);
+      const log = this.log;
+      const mark = log && log.length > 0 ? log.markAt(0) : 0;
+      if (log && mark !== 0 && mark <= written) {
+        const record = log.recordAt(0);
+        const after = log.afterAt(0);
+        log.shift();
+        if (record.ackId !== undefined) this.loseAnswer(record.ackId);
+        else this.lostThrough = Math.max(this.lostThrough, record.offset ?? after + 0.5);
         continue;
       }
-      const [first] = this.unanswered.values();
+      const first = this.unanswered?.values().next().value;
       if (!first) return false;
-      this.forgetUnanswered(first);
-      this.loseAnswer(first.ackId as number);
+      this.forgetUnanswered(first.record);
+      this.loseAnswer(first.record.ackId as number);
     }
     return true;
   }
 
   /** lostThrough for a session store: everything, while an unanswered emit is lost (see plan()). */
   get storedLostThrough(): number {
-    for (const ackId of this.lostAnswers) if (this.pending.has(ackId)) return Infinity;
+    if (this.lostAnswers) for (const ackId of this.lostAnswers) if (this.pending.has(ackId)) return Infinity;
     return this.lostThrough;
   }
 
   private loseAnswer(ackId: number): void {
-    if (this.pending.has(ackId)) this.lostAnswers.add(ackId);
+    if (this.pending.has(ackId)) (this.lostAnswers ??= new Set()).add(ackId);
   }
 
-  private forgetUnanswered(entry: Entry): void {
-    this.unanswered.delete(entry.ackId as number);
-    this.unansweredBytes -= entry.bytes;
+  private forgetUnanswered(record: LoggedPacket): void {
+    this.unanswered?.delete(record.ackId as number);
+    this.unansweredBytes -= record.bytes;
   }
 
   /** The client has every message up to engine count `mark`: forget what it covers but unanswered acks. */
   confirm(mark: number): void {
-    for (let oldest = this.log.peek(); oldest && oldest.mark !== 0 && oldest.mark <= mark; oldest = this.log.peek()) {
-      this.log.shift();
-      if (oldest.ackId !== undefined && this.pending.has(oldest.ackId)) {
-        this.unanswered.set(oldest.ackId, oldest);
-        this.unansweredBytes += oldest.bytes;
+    const log = this.log;
+    if (!log) return;
+    while (log.length > 0) {
+      const written = log.markAt(0);
+      if (written === 0 || written > mark) break;
+      const record = log.recordAt(0);
+      const after = log.afterAt(0);
+      log.shift();
+      if (record.ackId !== undefined && this.pending.has(record.ackId)) {
+        (this.unanswered ??= new Map()).set(record.ackId, { record, after });
+        this.unansweredBytes += record.bytes;
       }
     }
+    if (log.length === 0) this.log = undefined;
   }
 
   /** The client answered (or the ack timed out): its emit is never resent. */
   answered(ackId: number): void {
-    const entry = this.unanswered.get(ackId);
-    if (entry) this.forgetUnanswered(entry);
-    this.lostAnswers.delete(ackId);
+    const entry = this.unanswered?.get(ackId);
+    if (entry) this.forgetUnanswered(entry.record);
+    this.lostAnswers?.delete(ackId);
   }
 
   /**
@@ -145,37 +169,118 @@ export class Outbox {
   plan(clientOffset: number | undefined): ReplayPlan {
     const seen = clientOffset ?? -1;
     if (seen < this.lostThrough) return { ok: false, reason: 'gap' };
-    for (const ackId of this.lostAnswers) if (this.pending.has(ackId)) return { ok: false, reason: 'gap' };
+    if (this.lostAnswers) for (const ackId of this.lostAnswers) if (this.pending.has(ackId)) return { ok: false, reason: 'gap' };
     const packets: MissedPacket[] = [];
-    for (const entry of this.unanswered.values()) if (this.pending.has(entry.ackId as number)) packets.push(entry);
-    for (const entry of this.log) {
-      if (entry.ackId !== undefined) {
-        if (this.pending.has(entry.ackId)) packets.push(entry);
+    if (this.unanswered) {
+      for (const { record, after } of this.unanswered.values()) if (this.pending.has(record.ackId as number)) packets.push(missedOf(record, after));
+    }
+    const log = this.log;
+    for (let i = 0; log && i < log.length; i++) {
+      const record = log.recordAt(i);
+      const after = log.afterAt(i);
+      if (record.ackId !== undefined) {
+        if (this.pending.has(record.ackId)) packets.push(missedOf(record, after));
         continue;
       }
-      if (entry.offset !== undefined ? entry.offset > seen : entry.after >= seen) packets.push(entry);
+      if (record.offset !== undefined ? record.offset > seen : after >= seen) packets.push(missedOf(record, after));
     }
     return { ok: true, packets };
   }
 
   /** Marks everything unwritten (the transport is gone). */
   unwriteAll(): void {
-    for (const entry of this.log) entry.mark = 0;
+    const log = this.log;
+    for (let i = 0; log && i < log.length; i++) log.setMarkAt(i, 0);
   }
 
   /** Serialisable copy for a session store (the messages are shared, not copied). */
   snapshot(): MissedPacket[] {
     const out: MissedPacket[] = [];
-    for (const { messages, offset, after, ackId } of this.unanswered.values()) out.push({ messages, offset, after, ackId });
-    for (const { messages, offset, after, ackId } of this.log) out.push({ messages, offset, after, ackId });
+    if (this.unanswered) for (const { record, after } of this.unanswered.values()) out.push(missedOf(record, after));
+    const log = this.log;
+    for (let i = 0; log && i < log.length; i++) out.push(missedOf(log.recordAt(i), log.afterAt(i)));
     return out;
   }
 
   clear(): void {
-    this.log.clear();
-    this.unanswered.clear();
+    this.log = undefined;
+    this.unanswered = undefined;
     this.unansweredBytes = 0;
-    this.lostAnswers.clear();
+    this.lostAnswers = undefined;
+  }
+}
+
+/** A log record for a packet known by its MissedPacket form (restored from a store, resent on recovery). */
+export function recordOf(packet: MissedPacket, bytes: number): LoggedPacket {
+  return { messages: packet.messages, offset: packet.offset, ackId: packet.ackId, bytes };
+}
+
+function missedOf(record: LoggedPacket, after: number): MissedPacket {
+  return { messages: record.messages, offset: record.offset, after, ackId: record.ackId };
+}
+
+/**
+ * A socket's log: a growable circular array in three lanes — the shared record, the engine mark (0:
+ * not written), the last offset before the packet — so an entry costs three slots and no object.
+ */
+class LogRing {
+  private records: Array<LoggedPacket | undefined> = new Array<LoggedPacket | undefined>(4);
+  private marks: number[] = [0, 0, 0, 0];
+  private afters: number[] = [0, 0, 0, 0];
+  private head = 0;
+  length = 0;
+  bytes = 0;
+
+  push(record: LoggedPacket, mark: number, after: number): void {
+    if (this.length === this.records.length) this.grow();
+    const i = (this.head + this.length) & (this.records.length - 1);
+    this.records[i] = record;
+    this.marks[i] = mark;
+    this.afters[i] = after;
+    this.length++;
+    this.bytes += record.bytes;
+  }
+
+  /** Drops the oldest entry. */
+  shift(): void {
+    const i = this.head;
+    this.bytes -= (this.records[i] as LoggedPacket).bytes;
+    this.records[i] = undefined;
+    this.head = (i + 1) & (this.records.length - 1);
+    this.length--;
+  }
+
+  recordAt(n: number): LoggedPacket {
+    return this.records[(this.head + n) & (this.records.length - 1)] as LoggedPacket;
+  }
+
+  markAt(n: number): number {
+    return this.marks[(this.head + n) & (this.records.length - 1)];
+  }
+
+  setMarkAt(n: number, mark: number): void {
+    this.marks[(this.head + n) & (this.records.length - 1)] = mark;
+  }
+
+  afterAt(n: number): number {
+    return this.afters[(this.head + n) & (this.records.length - 1)];
+  }
+
+  private grow(): void {
+    const capacity = this.records.length * 2;
+    const records = new Array<LoggedPacket | undefined>(capacity);
+    const marks = new Array<number>(capacity).fill(0);
+    const afters = new Array<number>(capacity).fill(0);
+    for (let n = 0; n < this.length; n++) {
+      const from = (this.head + n) & (this.records.length - 1);
+      records[n] = this.records[from];
+      marks[n] = this.marks[from];
+      afters[n] = this.afters[from];
+    }
+    this.records = records;
+    this.marks = marks;
+    this.afters = afters;
+    this.head = 0;
   }
 }
 

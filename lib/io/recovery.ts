@@ -5,6 +5,8 @@ import type { SessionStore } from '../store/session-store';
 import type { Client } from './client';
 import type { DeliveryMetrics } from './delivery';
 import type { Offsets } from './offsets';
+import type { SharedSessions } from './shared-sessions';
+import type { Socket } from './socket';
 
 /** Transport losses a session survives; anything else (a protocol violation, a server close) ends it. */
 const RECOVERABLE = new Set(['transport close', 'transport error', 'ping timeout']);
@@ -48,6 +50,8 @@ export class Recovery {
   /** Sessions with a live transport, by pid (a recovery CONNECT may arrive before we notice it died). */
   private readonly live = new Map<string, RecoverableSocket>();
   private readonly away = new Map<string, Away>();
+  /** With a shared store: sessions written where other nodes find them, and theirs restored here. */
+  shared: SharedSessions | undefined;
 
   constructor(opts: RecoveryOptions) {
     this.opts = opts;
@@ -60,7 +64,9 @@ export class Recovery {
   }
 
   register(socket: RecoverableSocket): void {
-    if (socket.pid) this.live.set(socket.pid, socket);
+    if (!socket.pid) return;
+    this.live.set(socket.pid, socket);
+    this.shared?.register(socket as unknown as Socket);
   }
 
   /** The transport under `socket` is gone: keep the session if the reason allows; false = end it. */
@@ -72,6 +78,8 @@ export class Recovery {
     const timer = setTimeout(onExpired, this.opts.reconnectTimeout, this, pid);
     this.away.set(pid, { socket, reason, timer });
     const outbox = socket.client.outbox;
+    const expiresAt = Date.now() + this.opts.reconnectTimeout;
+    this.shared?.suspended(socket as unknown as Socket, expiresAt);
     void this.opts.store.keep({
       pid,
       sid: socket.id,
@@ -80,7 +88,7 @@ export class Recovery {
       data: socket.data,
       missed: outbox ? outbox.snapshot() : [],
       lostThrough: outbox ? outbox.storedLostThrough : -Infinity,
-      expiresAt: Date.now() + this.opts.reconnectTimeout,
+      expiresAt,
     });
     socket.onSuspend(reason);
     return true;
@@ -110,6 +118,7 @@ export class Recovery {
     const pid = socket.pid;
     if (!pid) return;
     this.live.delete(pid);
+    this.shared?.forget(socket as unknown as Socket);
     // only a suspended session is in the store (a shared store would pay a round trip per disconnect)
     if (this.release(pid)) void this.opts.store.expire(pid);
   }
@@ -123,6 +132,8 @@ export class Recovery {
     if (!this.enabled || typeof pid !== 'string') return false;
     const entry = this.away.get(pid);
     const socket = entry?.socket ?? this.live.get(pid);
+    // not here: another node's session (it died, or the client left it), if a shared store has it
+    if (!socket && this.shared) return this.shared.resumeRemote(client, nspName, auth);
     if (!socket || socket.nsp.name !== nspName) {
       this.opts.metrics.unknownSession++;
       // the pid is a credential (and this one client-chosen): never logged
@@ -162,10 +173,25 @@ export class Recovery {
     void this.opts.store.restore(pid);
     socket.client.attach(client, plan.packets);
     this.live.set(pid, socket);
+    this.shared?.resumed(socket as unknown as Socket);
     this.opts.metrics.recovered++;
     this.opts.log.debug({ outcome: 'recovered', socketId: socket.id, replayed: plan.packets.length }, 'session recovered');
     socket.onResume(client);
     return true;
+  }
+
+  /**
+   * Another node restored session `pid` (its client reconnected there): the copy here leaves, suspended
+   * or still live on a transport nobody uses any more, so that the cluster never holds it twice.
+   */
+  takenOver(pid: string): void {
+    const entry = this.release(pid);
+    const socket = entry?.socket ?? this.live.get(pid);
+    if (!socket) return;
+    this.opts.log.debug({ outcome: 'takenOver', socketId: socket.id }, 'session taken over by another node');
+    const stale = entry ? undefined : socket.client.current;
+    socket.onClose(entry?.reason ?? 'transport close', 'taken over by another node');
+    stale?.close('transport close', true);
   }
 
   /** Ends every waiting session (server closing). */

@@ -10,8 +10,9 @@ import type { DeliveryHost, DeliveryMetrics } from './delivery';
 import { Offsets } from './offsets';
 import type { OutboxLimits } from './outbox';
 import { Recovery } from './recovery';
+import { SharedSessions } from './shared-sessions';
 import { TrackingEncoder } from './tracking-encoder';
-import type { SessionStore } from '../store/session-store';
+import { isShared, type SessionStore } from '../store/session-store';
 import type {
   AckEvent,
   DecorateAcknowledgementsWithMultipleResponses,
@@ -88,6 +89,8 @@ export class IoServer<
   readonly metrics: DeliveryMetrics;
   readonly delivery: DeliveryHost;
   readonly recovery: Recovery;
+  /** With a shared session store (RedisSessionStore): recovery across nodes. */
+  readonly sharedSessions: SharedSessions | undefined;
   readonly codec: Codec;
   readonly connectTimeout: number;
   readonly log: Logger;
@@ -116,7 +119,22 @@ export class IoServer<
     const encoder = new TrackingEncoder(opts.codec.encoder, this.offsets);
     // adapters encode broadcasts with this one: each node stamps its own offset (direct emits carry theirs)
     this.encoder = this.recovery.enabled ? encoder.withOffsets() : encoder;
-    this.delivery = { encoder, limits: opts.limits, metrics: this.metrics };
+    const shared = this.recovery.enabled && isShared(opts.sessionStore) ? new SharedSessions({
+      store: opts.sessionStore,
+      offsets: this.offsets,
+      codec: opts.codec,
+      reconnectTimeout: opts.reconnectTimeout,
+      metrics: this.metrics,
+      log: opts.logger,
+      namespaceOf: (name) => this._nsps.get(name) as Namespace | undefined,
+    }) : undefined;
+    this.sharedSessions = shared;
+    if (shared) {
+      shared.recovery = this.recovery;
+      this.recovery.shared = shared;
+      this.encoder.recorder = shared;
+    }
+    this.delivery = { encoder, limits: opts.limits, metrics: this.metrics, recorder: shared };
     this.connectTimeout = opts.connectTimeout;
     this.log = opts.logger;
     this.attachFn = attach;
@@ -130,7 +148,10 @@ export class IoServer<
     // `new` on a factory returning an object yields that object, as in socket.io
     const AdapterClass = this.options.adapter as new (nsp: never) => AdapterLike;
     // a foreign adapter has the methods Adapter has (AdapterLike): the io layer uses no others
-    return new AdapterClass(nsp as never) as Adapter;
+    const adapter = new AdapterClass(nsp as never) as Adapter;
+    // joins and leaves rewrite the session's record in a shared store
+    this.sharedSessions?.watch(adapter);
+    return adapter;
   }
 
   /** A namespace by name (created on first use), or a parent of dynamic namespaces. */
@@ -367,6 +388,8 @@ export class IoServer<
    * every adapter's close() settled (a cluster adapter's may unsubscribe or tell the other nodes).
    */
   async close(fn?: (err?: Error) => void): Promise<void> {
+    // with a shared store the sessions outlive this node: their clients resume them on another one
+    this.sharedSessions?.handOver();
     this.recovery.closeAll('server shutting down');
     const closing: Array<Promise<void> | void> = [];
     for (const nsp of this._nsps.values()) {
@@ -382,6 +405,7 @@ export class IoServer<
       }
     }
     this.engine.close();
+    if (this.sharedSessions) closing.push(this.sharedSessions.close());
     for (const result of await Promise.allSettled(closing)) {
       if (result.status === 'rejected') this.log.error({ err: result.reason }, 'adapter close failed');
     }

@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { PacketType, RESERVED_EVENTS, type Packet } from '../codec/types';
 import type { Adapter, BroadcastFlags, Room } from '../adapter/adapter';
 import type { EngineSocket } from '../engine/session';
-import type { Logger } from '../logger';
+import { LazyChildLogger, type Logger } from '../logger';
 import { generateId } from '../util/ids';
 import { AckMap, type AckFn } from './acks';
 import { BroadcastOperator } from './broadcast';
@@ -72,7 +72,10 @@ export class Socket<
   pid: string | undefined;
   /** True once the session came back after a lost transport. */
   recovered = false;
-  readonly handshake: Handshake;
+  private shake: Handshake | undefined = undefined;
+  /** The CONNECT payload and when it came: what socket.handshake is built from on first use. */
+  private readonly auth: Record<string, unknown>;
+  private readonly issued = Date.now();
   /** Free storage for the app, kept across the session (and shared with fetchSockets()). */
   data: SocketData = {} as SocketData;
   connected = false;
@@ -89,8 +92,13 @@ export class Socket<
     this.nsp = nsp;
     this.client = new Delivery(this as unknown as DeliveryOwner, client, nsp.server.delivery, nsp.server.recovery.enabled);
     this.id = generateId();
-    this.handshake = buildHandshake(client.request, client.conn.remoteAddress, auth);
-    this.log = client.conn.log.child({ nsp: nsp.name, socketId: this.id });
+    this.auth = auth;
+    this.log = new LazyChildLogger(client.conn.log, { nsp: nsp.name, socketId: this.id });
+  }
+
+  /** What the client's handshake told the server (headers, query, auth…). */
+  get handshake(): Handshake {
+    return (this.shake ??= buildHandshake(this.request, this.conn.remoteAddress, this.auth, this.issued));
   }
 
   get server(): Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>['server'] {
@@ -149,7 +157,7 @@ export class Socket<
     if (typeof last === 'function') {
       data.pop();
       const id = this.nsp._ids++;
-      this.registerAck(id, last as AckFn, flags.timeout);
+      this.acks.register(id, last as AckFn, flags.timeout, this);
       packet.id = id;
     } else {
       // the client records the last argument of each event as its recovery position (PROTOCOL.md §3)
@@ -352,7 +360,7 @@ export class Socket<
         break;
       case PacketType.ACK:
       case PacketType.BINARY_ACK:
-        this.onAck(packet);
+        this.acks.answer(packet.id as number, packet.data as unknown[], this);
         break;
       case PacketType.DISCONNECT:
         this.onClose('client namespace disconnect');
@@ -421,14 +429,6 @@ export class Socket<
       sent = true;
       this.client.sendPacket({ type: PacketType.ACK, nsp: this.nsp.name, id, data: args }, NO_FLAGS);
     };
-  }
-
-  private registerAck(id: number, ack: AckFn, timeout: number | undefined): void {
-    this.acks.register(id, ack, timeout, this);
-  }
-
-  private onAck(packet: Packet): void {
-    this.acks.answer(packet.id as number, packet.data as unknown[], this);
   }
 
   /** @internal leaves the namespace with `reason`; runs once */

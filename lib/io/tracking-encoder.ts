@@ -1,14 +1,20 @@
 // Wraps the codec's encoder: remembers, per encoded packet, what delivery needs (shared engine packets,
 // bytes, recovery offset, ack id), so a broadcast is described once and not once per socket; the
 // adapters' view of it stamps broadcasts with this node's recovery offset.
-import { EnginePacketType, type EnginePacket } from '../codec/engine-packet';
+import { MessagePacket } from '../codec/engine-packet';
 import { PacketType, type EncodedPacket, type Encoder, type Packet } from '../codec/types';
 import type { Offsets } from './offsets';
 
-/** What delivery needs to know about one encoded packet. */
+/**
+ * What delivery needs to know about one encoded packet; one per encoded packet, shared by all its
+ * recipients (the replay logs keep this record, not a copy per socket).
+ */
 export interface PacketMeta {
+  /** The encoded Engine.IO messages (text first, then binary attachments). */
+  readonly messages: EncodedPacket;
   /** Engine.IO MESSAGE packets, shared by every recipient and never mutated. */
-  readonly packets: readonly EnginePacket[];
+  readonly packets: readonly MessagePacket[];
+  /** Bytes of the messages (text as UTF-8). */
   readonly bytes: number;
   /** Recovery offset the packet carries, if any. */
   readonly offset: number | undefined;
@@ -23,6 +29,8 @@ export class TrackingEncoder implements Encoder {
   private readonly offsets: Offsets;
   private readonly metas: WeakMap<EncodedPacket, PacketMeta>;
   private readonly stamps: boolean;
+  /** Told of every broadcast this encoder stamps (a shared session store logs it). */
+  recorder: { stamped(packet: Packet, messages: EncodedPacket, offset: number): void } | undefined;
 
   constructor(inner: Encoder, offsets: Offsets, stamps = false, metas = new WeakMap<EncodedPacket, PacketMeta>()) {
     this.inner = inner;
@@ -43,17 +51,23 @@ export class TrackingEncoder implements Encoder {
     return new TrackingEncoder(this.inner, this.offsets, true, this.metas);
   }
 
+  /** Encodes, and remembers the meta for describe(): adapters hand only the encoded array back. */
   encode(packet: Packet): EncodedPacket {
+    const meta = this.encodeMeta(packet);
+    this.metas.set(meta.messages, meta);
+    return meta.messages;
+  }
+
+  /** Encodes a packet for one connection: its meta, with nothing remembered (nobody asks for it again). */
+  encodeMeta(packet: Packet): PacketMeta {
     if (this.stamps && isEvent(packet) && packet.id === undefined && Array.isArray(packet.data)) {
       const offset = this.offsets.next();
       packet.data.push(offset.text);
-      const encoded = this.inner.encode(packet);
-      this.metas.set(encoded, toMeta(encoded, offset.value, undefined, true));
-      return encoded;
+      const meta = toMeta(this.inner.encode(packet), offset.value, undefined, true);
+      this.recorder?.stamped(packet, meta.messages, offset.value); // recovery across nodes: the node's log
+      return meta;
     }
-    const encoded = this.inner.encode(packet);
-    this.metas.set(encoded, this.describePacket(packet, encoded));
-    return encoded;
+    return this.describePacket(packet, this.inner.encode(packet));
   }
 
   /** The meta of something this encoder produced (or, for foreign arrays, what can be known). */
@@ -79,12 +93,15 @@ function isEvent(packet: Packet): boolean {
   return packet.type === PacketType.EVENT || packet.type === PacketType.BINARY_EVENT;
 }
 
-function toMeta(encoded: EncodedPacket, offset: number | undefined, ackId: number | undefined, replayable: boolean): PacketMeta {
+function toMeta(messages: EncodedPacket, offset: number | undefined, ackId: number | undefined, replayable: boolean): PacketMeta {
   let bytes = 0;
-  const packets: EnginePacket[] = [];
-  for (const data of encoded) {
-    bytes += typeof data === 'string' ? Buffer.byteLength(data) : data.length;
-    packets.push({ type: EnginePacketType.MESSAGE, data });
+  const packets = new Array<MessagePacket>(messages.length);
+  for (let i = 0; i < messages.length; i++) {
+    const data = messages[i];
+    // counted once here: the queue bounds and the WebSocket frame header both use it
+    const size = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+    bytes += size;
+    packets[i] = new MessagePacket(data, size);
   }
-  return { packets, bytes, offset, ackId, replayable };
+  return { messages, packets, bytes, offset, ackId, replayable };
 }

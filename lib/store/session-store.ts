@@ -66,3 +66,84 @@ export class MemorySessionStore implements SessionStore {
     this.sessions.delete(pid);
   }
 }
+
+/** A session as a shared store keeps it for other nodes: written at connect, join/leave and suspend. */
+export interface SessionRecord {
+  readonly pid: string;
+  readonly sid: string;
+  readonly nsp: string;
+  readonly rooms: ReadonlyArray<string | number>;
+  readonly data: unknown;
+  /** The node's offset counter when the session connected: a client that saw no offset resumes from here. */
+  readonly since: number;
+  /** ms since epoch (node clock) when `since` was taken. */
+  readonly sinceTime: number;
+  /** ms since epoch after which a suspended session is gone; undefined while its transport is live. */
+  readonly expiresAt?: number;
+}
+
+/** Who a broadcast was for, as the adapter got it. */
+export interface LogTarget {
+  readonly nsp: string;
+  readonly rooms: ReadonlyArray<string | number>;
+  readonly except: ReadonlyArray<string | number>;
+  /** Volatile packets are never replayed; local ones never left their node. */
+  readonly volatile?: boolean;
+  readonly local?: boolean;
+}
+
+/**
+ * One entry of a node's delivery log, one per recovery offset the node hands out, in offset order:
+ * a broadcast it originated (`o`: target and bytes), a direct emit (`d`: socket id and bytes), a
+ * broadcast another node originated and this one delivered (`r`: the origin's packet id only), or one
+ * whose origin gave it no id (`u`: an official socket.io node, an emitter), which no node can replay.
+ */
+export type LogEntry =
+  | { readonly kind: 'o'; readonly offset: number; readonly time: number; readonly id: string; readonly target: LogTarget; readonly messages: EncodedPacket }
+  | { readonly kind: 'd'; readonly offset: number; readonly time: number; readonly sid: string; readonly volatile?: boolean; readonly messages: EncodedPacket }
+  | { readonly kind: 'r'; readonly offset: number; readonly time: number; readonly id: string; readonly nsp: string }
+  | { readonly kind: 'u'; readonly offset: number; readonly time: number };
+
+/** What a shared store hands back for a session another node held. */
+export type RemoteRestore =
+  | { readonly ok: true; readonly epoch: string; readonly record: SessionRecord; readonly packets: readonly EncodedPacket[] }
+  | { readonly ok: false; readonly reason: 'unknownSession' | 'expired' | 'trimmed' | 'lostWrite' | 'unknownOrigin' | 'unreachable' };
+
+/** What the io server gives a shared store when it starts using it. */
+export interface StoreNode {
+  /** This node's offset epoch: names its records and its log. */
+  readonly epoch: string;
+  /** ms a record and a log outlive their node's last refresh (reconnectTimeout plus a margin). */
+  readonly ttl: number;
+  /** ms a session waits for its client: a dead node's sessions are not restored past its last refresh plus this. */
+  readonly reconnectTimeout: number;
+  readonly log: import('../logger').Logger;
+  /** Another node took session `pid` over: drop the local copy. */
+  onTakeover(pid: string): void;
+  /** Writes were dropped while the store was unreachable: the records of every live session, to rewrite. */
+  records(): SessionRecord[];
+}
+
+/**
+ * A store other nodes read (Redis): besides the SessionStore calls, session records written ahead of
+ * any death, a bounded per-node delivery log, and the cross-node restore. Every write is fire-and-forget.
+ */
+export interface SharedSessionStore extends SessionStore {
+  readonly shared: true;
+  open(node: StoreNode): void;
+  close(): Promise<void>;
+  /** Writes (or rewrites) records, one command per call. */
+  save(records: readonly SessionRecord[]): void;
+  /** Deletes this node's records of `pids`. */
+  drop(pids: readonly string[]): void;
+  append(entry: LogEntry): void;
+  /** Reads what a session of another node needs: its record and the packets its client missed. */
+  fetch(pid: string, offset: string | undefined): Promise<RemoteRestore>;
+  /** Takes the session from its node's records (true: ours now) and tells that node. */
+  claim(epoch: string, pid: string): Promise<boolean>;
+}
+
+/** Whether a store is shared between nodes. */
+export function isShared(store: SessionStore): store is SharedSessionStore {
+  return (store as Partial<SharedSessionStore>).shared === true;
+}

@@ -49,7 +49,8 @@ function freePort(): Promise<number> {
   });
 }
 
-function spawnOn(port: number): Promise<ChildProcess> {
+/** Spawns a redis-server on `port` (killed when the test process exits); resolves once it accepts connections. */
+export function spawnOn(port: number): Promise<ChildProcess> {
   const child = spawn(
     'redis-server',
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes', '--loglevel', 'notice'],

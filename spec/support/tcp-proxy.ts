@@ -26,6 +26,8 @@ export interface TcpProxy {
   pause(): void;
   /** Forwards server→client bytes again. */
   resume(): void;
+  /** Port new upstream connections go to (switch it to send the next connection to another node). */
+  target: number;
   /** Local address upstream connections are made from (e.g. '127.0.0.2'); undefined: the default. */
   localAddress: string | undefined;
   /** Open connections right now (half-open ones not counted). */
@@ -47,6 +49,7 @@ export async function startProxy(t: TestContext, targetPort: number): Promise<Tc
   const proxy: TcpProxy = {
     port: 0,
     url: '',
+    target: targetPort,
     localAddress: undefined,
     cut() {
       refusing = true;
@@ -95,7 +98,7 @@ export async function startProxy(t: TestContext, targetPort: number): Promise<Tc
       client.destroy();
       return;
     }
-    const upstream = net.connect({ port: targetPort, host: '127.0.0.1', localAddress: proxy.localAddress });
+    const upstream = net.connect({ port: proxy.target, host: '127.0.0.1', localAddress: proxy.localAddress });
     // as ws does on its own sockets: no Nagle delay on top of the test's traffic
     client.setNoDelay(true);
     upstream.setNoDelay(true);

@@ -1,14 +1,15 @@
-// EngineSocket's heartbeat on a fake transport under mock timers (PROTOCOL.md §1.6). Timers set while a
-// tick runs count from the tick's end, so every tick stops where a timer fires.
+// EngineSocket's heartbeat on a fake transport, driven by a timer wheel on a fake clock with 1 ms ticks
+// (PROTOCOL.md §1.6): the shared wheel is coarser, this one makes every deadline exact.
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
-import { describe, mock, test, type TestContext } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import pino from 'pino';
 import { EnginePacketType, type EnginePacket } from '../../lib/codec/engine-packet';
 import { EngineSocket } from '../../lib/engine/session';
 import { Transport } from '../../lib/engine/transport';
 import type { Logger } from '../../lib/logger';
 import { resolveEngineOptions } from '../../lib/options';
+import { TimerWheel } from '../../lib/util/timer-wheel';
 
 /** A transport that is always writable and keeps what it was given. */
 class FakeTransport extends Transport {
@@ -31,12 +32,20 @@ class FakeTransport extends Transport {
 const PING_INTERVAL = 100;
 const PING_TIMEOUT = 50;
 
+/** The fake clock: tick(ms) moves it 1 ms at a time and runs the wheel, as its interval would. */
+let now = 0;
+const wheel = new TimerWheel({ tick: 1, now: () => now, drive: false });
+function tick(ms: number): void {
+  for (let i = 0; i < ms; i++) {
+    now++;
+    wheel.advance();
+  }
+}
+
 function open(t: TestContext): { session: EngineSocket; transport: FakeTransport; reasons: string[] } {
-  mock.timers.enable({ apis: ['setTimeout'] });
-  t.after(() => mock.timers.reset());
   const opts = resolveEngineOptions({ pingInterval: PING_INTERVAL, pingTimeout: PING_TIMEOUT, logger: pino({ level: 'silent' }) as unknown as Logger });
   const transport = new FakeTransport();
-  const session = new EngineSocket('sid', transport, {} as IncomingMessage, '127.0.0.1', opts, opts.logger);
+  const session = new EngineSocket('sid', transport, {} as IncomingMessage, '127.0.0.1', opts, opts.logger, { metrics: {}, wheel });
   const reasons: string[] = [];
   session.on('close', (reason) => reasons.push(reason));
   session.open();
@@ -51,46 +60,46 @@ describe('EngineSocket heartbeat', () => {
   test('pings every pingInterval after the last pong', (t) => {
     const { session, transport, reasons } = open(t);
     const pings = (): number => transport.sent.filter((p) => p.type === EnginePacketType.PING).length;
-    mock.timers.tick(PING_INTERVAL - 1);
+    tick(PING_INTERVAL - 1);
     assert.equal(pings(), 0);
-    mock.timers.tick(1);
+    tick(1);
     assert.equal(pings(), 1);
-    mock.timers.tick(PING_TIMEOUT - 1);
+    tick(PING_TIMEOUT - 1);
     session.onTransportPacket(transport, pong);
-    mock.timers.tick(PING_INTERVAL - 1);
+    tick(PING_INTERVAL - 1);
     assert.equal(pings(), 1);
-    mock.timers.tick(1);
+    tick(1);
     assert.equal(pings(), 2);
     assert.deepEqual(reasons, []);
   });
 
   test('closes with "ping timeout" pingTimeout after an unanswered ping', (t) => {
     const { reasons } = open(t);
-    mock.timers.tick(PING_INTERVAL);
-    mock.timers.tick(PING_TIMEOUT - 1);
+    tick(PING_INTERVAL);
+    tick(PING_TIMEOUT - 1);
     assert.deepEqual(reasons, []);
-    mock.timers.tick(1);
+    tick(1);
     assert.deepEqual(reasons, ['ping timeout']);
   });
 
   test('restarts the pong wait once per ping on another packet, as engine.io 6.6 does', (t) => {
     const { session, transport, reasons } = open(t);
-    mock.timers.tick(PING_INTERVAL);
-    mock.timers.tick(PING_TIMEOUT - 1);
+    tick(PING_INTERVAL);
+    tick(PING_TIMEOUT - 1);
     session.onTransportPacket(transport, message); // restarts the wait
-    mock.timers.tick(PING_TIMEOUT - 1);
+    tick(PING_TIMEOUT - 1);
     session.onTransportPacket(transport, message); // only once per ping
     assert.deepEqual(reasons, []);
-    mock.timers.tick(1);
+    tick(1);
     assert.deepEqual(reasons, ['ping timeout']);
   });
 
   test('does not restart anything for packets between pings', (t) => {
     const { session, transport, reasons } = open(t);
-    mock.timers.tick(PING_INTERVAL - 1);
+    tick(PING_INTERVAL - 1);
     session.onTransportPacket(transport, message);
-    mock.timers.tick(1);
-    mock.timers.tick(PING_TIMEOUT);
+    tick(1);
+    tick(PING_TIMEOUT);
     assert.deepEqual(reasons, ['ping timeout']);
   });
 });
