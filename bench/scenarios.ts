@@ -342,7 +342,7 @@ export async function startGenerator(env: Env, server: Child, port: number): Pro
 async function waitForQuiet(maxMs: number, threshold = 0.15): Promise<{ waitedMs: number; load: number }> {
   const t0 = performance.now();
   let load = Infinity;
-  while (true) {
+  for (;;) {
     const a = readMachine();
     const ta = performance.now();
     await sleep(250);

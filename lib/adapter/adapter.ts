@@ -98,6 +98,15 @@ export type AdapterLike = Pick<
  * `create-room/delete-room/join-room/leave-room`), so Redis, Postgres and cluster adapters that
  * extend that class can be given as the `adapter` option.
  */
+/** The except set of a broadcast that excludes nobody: shared, never written. */
+const NO_SIDS: ReadonlySet<SocketId> = new Set();
+
+/** One recipient of a broadcast: outgoing listeners first, then the shared encoded packet. */
+function writeTo(socket: AdapterSocket, packet: Packet, encoded: EncodedPacket, opts: WriteOptions): void {
+  socket.notifyOutgoingListeners?.(packet);
+  socket.client.writeToEngine(encoded, opts);
+}
+
 export class Adapter extends EventEmitter {
   readonly nsp: AdapterNamespace;
   readonly rooms = new Map<Room, Set<SocketId>>();
@@ -167,10 +176,16 @@ export class Adapter extends EventEmitter {
     const writeOpts: WriteOptions = { preEncoded: true, volatile: flags.volatile, compress: flags.compress };
     packet.nsp = this.nsp.name;
     const encoded = this.encoder.encode(packet);
-    this.apply(opts, (socket) => {
-      socket.notifyOutgoingListeners?.(packet);
-      socket.client.writeToEngine(encoded, writeOpts);
-    });
+    const sockets = this.nsp.sockets;
+    if (opts.rooms.size === 0 && (!opts.except || opts.except.size === 0)) {
+      // everyone (io.emit): the plain loop, no except set, no callback per socket
+      for (const id of this.sids.keys()) {
+        const socket = sockets.get(id);
+        if (socket) writeTo(socket, packet, encoded, writeOpts);
+      }
+      return;
+    }
+    this.apply(opts, (socket) => writeTo(socket, packet, encoded, writeOpts));
   }
 
   /** Like broadcast(), with one shared ack id; `ack` is called with each client's answer. */
@@ -230,7 +245,7 @@ export class Adapter extends EventEmitter {
   /** Calls `callback` once for each local socket the options select. */
   apply(opts: BroadcastOptions, callback: (socket: AdapterSocket) => void): void {
     const { rooms } = opts;
-    const except = this.computeExceptSids(opts.except);
+    const except = opts.except && opts.except.size > 0 ? this.computeExceptSids(opts.except) : NO_SIDS;
     const sockets = this.nsp.sockets;
     if (rooms.size > 0) {
       // a socket in several target rooms gets the packet once

@@ -1,7 +1,26 @@
 // The exact bytes the official server answers with: Engine.IO JSON errors, raw upgrade refusals.
-import type { ServerResponse } from 'node:http';
+import type { OutgoingHttpHeader, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ENGINE_ERROR_MESSAGES, type EngineErrorCode } from '../errors';
+
+/**
+ * Set on a response by the layer above (express/early-polling.ts) with headers the app would have set on
+ * it: every answer of ours merges them into its writeHead() object (its own headers win, as writeHead's
+ * win over setHeader's), which spares Node's setHeader() path. Lower-case names, never a content,
+ * hop-by-hop or CORS-computed header.
+ */
+export const kAnswerHeaders = Symbol('expressSocketIo.answerHeaders');
+
+/** The headers `kAnswerHeaders` holds. */
+export type AnswerHeaders = Readonly<Record<string, OutgoingHttpHeader>>;
+
+/** `own` (mutated) with the response's `kAnswerHeaders` added where it has none of that name. */
+export function withAnswerHeaders(res: ServerResponse, own: OutgoingHttpHeaders): OutgoingHttpHeaders {
+  const extra = (res as { [kAnswerHeaders]?: AnswerHeaders })[kAnswerHeaders];
+  if (extra === undefined) return own;
+  for (const name in extra) if (own[name] === undefined) own[name] = extra[name];
+  return own;
+}
 
 /** Polling error answer: status, `Content-Type: application/json`, chunked `{"code":N,"message":"..."}`. */
 export function answerEngineError(
@@ -14,7 +33,7 @@ export function answerEngineError(
     if (!res.writableEnded) res.end();
     return;
   }
-  res.writeHead(status, { 'Content-Type': 'application/json' });
+  res.writeHead(status, withAnswerHeaders(res, { 'Content-Type': 'application/json' }));
   res.end(JSON.stringify({ code, message }));
 }
 
@@ -24,7 +43,7 @@ export function answerEmpty(res: ServerResponse, status: number, headers?: Recor
     if (!res.writableEnded) res.end();
     return;
   }
-  res.writeHead(status, headers);
+  res.writeHead(status, withAnswerHeaders(res, { ...headers }));
   res.end();
 }
 

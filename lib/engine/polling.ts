@@ -1,5 +1,5 @@
 // Long-polling: one held GET carries packets out, POST bodies (read under a byte cap) carry them in.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import * as zlib from 'node:zlib';
 import {
   decodeTextPacket,
@@ -8,7 +8,7 @@ import {
   RECORD_SEPARATOR,
   type EnginePacket,
 } from '../codec/engine-packet';
-import { answerEmpty } from './http-answers';
+import { answerEmpty, withAnswerHeaders } from './http-answers';
 import { Transport } from './transport';
 
 export interface PollingOptions {
@@ -340,18 +340,18 @@ export class PollingTransport extends Transport {
   }
 
   private writePayload(req: IncomingMessage, res: ServerResponse, body: string): void {
-    const headers: Record<string, string> = { 'Content-Type': 'text/plain; charset=UTF-8', 'cache-control': NO_STORE };
+    const headers: OutgoingHttpHeaders = { 'Content-Type': 'text/plain; charset=UTF-8', 'cache-control': NO_STORE };
     const length = Buffer.byteLength(body);
     const threshold = this.opts.compressionThreshold;
     const encoding = threshold !== undefined && length >= threshold ? pickEncoding(req.headers['accept-encoding']) : undefined;
     if (!encoding) {
       headers['Content-Length'] = String(length);
-      res.writeHead(200, headers);
+      res.writeHead(200, withAnswerHeaders(res, headers));
       res.end(body);
       return;
     }
     headers['Content-Encoding'] = encoding;
-    res.writeHead(200, headers);
+    res.writeHead(200, withAnswerHeaders(res, headers));
     const compress = encoding === 'gzip' ? zlib.gzip : zlib.deflate;
     compress(body, (err, compressed) => {
       if (err) res.destroy();
@@ -410,7 +410,7 @@ function onBodyTimer(transport: PollingTransport): void {
 }
 
 function answerOk(res: ServerResponse): void {
-  res.writeHead(200, { 'Content-Type': 'text/html', 'Content-Length': '2', 'cache-control': NO_STORE });
+  res.writeHead(200, withAnswerHeaders(res, { 'Content-Type': 'text/html', 'Content-Length': '2', 'cache-control': NO_STORE }));
   res.end('ok');
 }
 

@@ -52,6 +52,11 @@ export class WebSocketTransport extends Transport {
   private readonly opts: WebSocketTransportOptions;
   /** Set when our frames may be written to `raw` directly (see bypassableSender). */
   private readonly sender: SenderState | undefined;
+  /** The tick of this transport's last direct write (see endTick). */
+  private lastTick = -1;
+  /** Frames of later writes in that tick, written together when it ends. */
+  private held: Buffer[] | undefined;
+  private heldBytes = 0;
 
   constructor(ws: WebSocket, raw: Duplex, opts: WebSocketTransportOptions) {
     super();
@@ -106,7 +111,7 @@ export class WebSocketTransport extends Transport {
 
   override get bufferedBytes(): number {
     // without compression ws buffers nothing of its own: all of it is in the socket (its bufferedAmount)
-    return this.sender ? this.raw.writableLength : this.ws.bufferedAmount;
+    return this.sender ? this.raw.writableLength + this.heldBytes : this.ws.bufferedAmount;
   }
 
   onDrain(): void {
@@ -120,15 +125,47 @@ export class WebSocketTransport extends Transport {
     // ws's own writes (pongs, the close frame) leave at once while its sender is idle, so writing our
     // frames to the socket keeps them in order with ws's; a shared packet's frame is built once
     if (sender && sender._state === 0 && sender._queue.length === 0 && raw.writable) {
-      raw.write(packets.length === 1 ? frameOf(packets[0], this.supportsBinary) : framesOf(packets, this.supportsBinary));
+      const frame = packets.length === 1 ? frameOf(packets[0], this.supportsBinary) : framesOf(packets, this.supportsBinary);
+      if (this.lastTick === tick) {
+        // written to once this tick already (broadcasts in a burst): the rest leaves in one write at its end
+        this.hold(frame);
+        return;
+      }
+      // the first write of a tick leaves at once: a lone broadcast waits for nothing
+      this.lastTick = tick;
+      scheduleTickEnd();
+      raw.write(frame);
       return;
     }
     this.sendThroughWs(packets);
   }
 
+  private hold(frame: Buffer): void {
+    if (this.held) {
+      this.held.push(frame);
+    } else {
+      this.held = [frame];
+      holding.push(this);
+    }
+    this.heldBytes += frame.length;
+  }
+
+  /** Writes the held frames, in one write; called when the tick ends and before any write through ws. */
+  releaseHeld(): void {
+    const { held } = this;
+    if (!held) return;
+    const bytes = this.heldBytes;
+    this.held = undefined;
+    this.heldBytes = 0;
+    // a connection closed meanwhile takes no more data (ws sent or got a close frame: nothing may follow it)
+    if (this.ws.readyState !== this.ws.OPEN || !this.raw.writable) return;
+    this.raw.write(held.length === 1 ? held[0] : Buffer.concat(held, bytes));
+  }
+
   /** The public path: ws frames (and compresses) each message. */
   private sendThroughWs(packets: readonly EnginePacket[]): void {
     const { ws } = this;
+    this.releaseHeld();
     // a burst of frames leaves in one write
     const corked = packets.length > 1;
     if (corked) this.raw.cork();
@@ -143,6 +180,8 @@ export class WebSocketTransport extends Transport {
   close(onClose?: () => void, code?: number, reason?: string): void {
     // a bare close frame, as the official server sends (the client sees 1005), unless a code is given
     if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) {
+      // the close frame is the last thing written: held frames go first
+      this.releaseHeld();
       if (code === undefined) this.ws.close();
       else this.ws.close(code, reason);
     }
@@ -152,7 +191,8 @@ export class WebSocketTransport extends Transport {
   /** A ping from the peer: counted against its budget, and answered only while it reads our writes. */
   onPing(data: Buffer): void {
     if (this.closed || this.handler.onControlFrame?.(this, data.length + 2) === false) return;
-    if (this.ws.bufferedAmount > this.opts.maxHttpBufferSize) return;
+    if (this.bufferedBytes > this.opts.maxHttpBufferSize) return;
+    this.releaseHeld();
     this.ws.pong(data);
   }
 
@@ -164,6 +204,29 @@ export class WebSocketTransport extends Transport {
   terminate(): void {
     this.ws.terminate();
   }
+}
+
+// --- ticks: a transport's first write in a tick leaves at once; later writes in the same tick (a burst
+// of broadcasts decoded from one read) are held and leave together in one write when the tick ends ---
+
+/** Counts ticks: bumped by endTick, which runs once after any tick with a direct write. */
+let tick = 0;
+let tickEndScheduled = false;
+/** Transports holding frames until the tick ends. */
+let holding: WebSocketTransport[] = [];
+
+function scheduleTickEnd(): void {
+  if (tickEndScheduled) return;
+  tickEndScheduled = true;
+  process.nextTick(endTick);
+}
+
+function endTick(): void {
+  tickEndScheduled = false;
+  tick++;
+  const transports = holding;
+  holding = [];
+  for (const transport of transports) transport.releaseHeld();
 }
 
 // --- frames (RFC 6455 §5.2): final, unmasked (a server never masks), header and payload in one buffer ---

@@ -1,18 +1,23 @@
 // Which polling sessions one middleware answers before the app: its routes per server and path, session tags.
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { kAnswerHeaders, type AnswerHeaders } from '../engine/http-answers';
 import type { EngineServer } from '../engine/server';
 import type { Logger } from '../logger';
 import { addFastRoute, captureReplayHeaders, replayHeaders, type FastRoute, type ReplayHeaders } from './fast-path';
 
-/** Set on a handshake request that went through the app: the route its session's follow-ups may take. */
-const kTag = Symbol('expressSocketIo.earlyPolling');
-
 interface Tag {
   readonly route: SessionRoute;
   readonly headers: ReplayHeaders | undefined;
+  /** The same headers as one object, for kAnswerHeaders. */
+  readonly answerHeaders: AnswerHeaders | undefined;
 }
 
-type TaggedRequest = IncomingMessage & { [kTag]?: Tag };
+/**
+ * Handshake requests that went through the app, with the route their session's follow-ups may take. A
+ * WeakMap rather than a property: Express's requests change prototype, and a property read on them
+ * was the slowest line of an early answer.
+ */
+const tags = new WeakMap<IncomingMessage, Tag>();
 
 /**
  * Distinct URL paths one middleware answers early on one server. Express matches mount paths without
@@ -36,10 +41,10 @@ class SessionRoute implements FastRoute {
     const headers = captureReplayHeaders(res, this.lastTag?.headers);
     let tag = this.lastTag;
     if (tag === undefined || tag.headers !== headers) {
-      tag = { route: this, headers };
+      tag = { route: this, headers, answerHeaders: headers && Object.fromEntries(headers) };
       this.lastTag = tag;
     }
-    (req as TaggedRequest)[kTag] = tag;
+    tags.set(req, tag);
   }
 
   tryServe(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): boolean {
@@ -48,12 +53,17 @@ class SessionRoute implements FastRoute {
     const session = this.engine.clients.get(sid);
     // unknown sids, WebSocket sessions and sessions made elsewhere get the app's (and so the same) answer
     if (session === undefined || session.transport.name !== 'polling') return false;
-    const tag = (session.request as TaggedRequest)[kTag];
+    const tag = tags.get(session.request);
     if (tag === undefined || tag.route !== this) return false;
     // verify() compares Express's req.ip (`trust proxy` aware), which only the app computes: a request
     // from another address than the session's goes through the app and is judged there
     if (this.engine.opts.bindSessionToAddress && session.remoteAddress !== req.socket.remoteAddress) return false;
-    if (tag.headers !== undefined) replayHeaders(res, tag.headers);
+    if (tag.headers !== undefined) {
+      // a cross-origin request gets the engine's CORS headers through setHeader(), merged with what is
+      // there (Vary): the app's go there first, as through the app; otherwise they join writeHead()'s
+      if (req.headers.origin === undefined) (res as { [kAnswerHeaders]?: AnswerHeaders })[kAnswerHeaders] = tag.answerHeaders;
+      else replayHeaders(res, tag.headers);
+    }
     try {
       this.engine.handleRequest(req, res, query);
     } catch (err) {

@@ -1,6 +1,7 @@
 // Redis away under two nodes of ours (child processes): Redis restarted empty mid-run, and the link between
-// one node and Redis cut and healed. Local delivery goes on, cluster-wide requests fail within their
-// timeout, nothing is left unhandled, and the cluster resumes by itself.
+// one node and Redis cut and healed, over each official adapter (and with a publishing client that fails
+// fast). Local delivery goes on, cluster-wide requests fail within their timeout, nothing is left
+// unhandled, and the cluster resumes by itself.
 import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
 import type { AdapterKind, RedisLibrary } from '../support/cluster';
@@ -62,6 +63,10 @@ async function linkCut(t: TestContext, { adapter, library, failFast = false }: S
   proxy.heal();
 
   await checkResumed(a, b, pa, pb, [mute]);
+  // a node shut down while its Redis is away still closes (adapters' close() included)
+  proxy.cut();
+  await b.noticedRedisAway();
+  await b.value({ op: 'close' });
   a.assertNoFaults();
   b.assertNoFaults();
 }
@@ -78,7 +83,8 @@ for (const [adapter, library, title, tooOld] of VARIANTS) {
   describe(`Redis away, two nodes of ours (${title})`, { skip: redisMissing() ?? tooOld }, () => {
     const local = deliversLocallyAtOnce(adapter, false) ? 'local delivery goes on' : 'local delivery waits for Redis (as on socket.io nodes)';
     test(`Redis restarted empty mid-run: ${local}, requests fail in time, the cluster resumes`, { timeout: 40000 }, (t) => redisRestarted(t, { adapter, library }));
-    test('the link between one node and Redis cut and healed: that node goes on locally, then rejoins', { timeout: 40000 }, (t) => linkCut(t, { adapter, library }));
+    test('the link between one node and Redis cut and healed: that node goes on locally, rejoins, and can shut down cut off', { timeout: 40000 }, (t) =>
+      linkCut(t, { adapter, library }));
   });
 }
 

@@ -149,44 +149,49 @@ for (const [version, express] of EXPRESS_VERSIONS) {
       assert.equal(count.follow().length, 0);
     });
 
-    test('replays the headers cors() and helmet set on the handshake on cross-origin follow-up answers', async (t) => {
-      const origin = 'http://app.example';
-      const exchange = async (pollingThroughApp: boolean): Promise<{ post: RawResponse; get: RawResponse; follow: number }> => {
-        const eio = echoEngine(t, { origins: [origin], pollingThroughApp });
-        const app = express();
-        const count = counter('/engine.io/');
-        app.use(count.middleware);
-        app.use(helmet());
-        app.use(cors({ origin, credentials: true, exposedHeaders: ['X-Trace'] }));
-        app.use(eio);
-        const { url } = await listen(t, app);
-        const base = `${url}/engine.io/`;
-        const hs = await request(`${base}?EIO=4&transport=polling`, { headers: { origin } });
-        const sid = (JSON.parse(hs.body.slice(1)) as { sid: string }).sid;
-        const path = `${base}?EIO=4&transport=polling&sid=${sid}`;
-        const post = await request(path, { method: 'POST', headers: { origin, 'content-type': 'text/plain;charset=UTF-8' }, body: '4hello' });
-        const get = await request(path, { headers: { origin } });
-        assert.equal(get.body, '4hello');
-        return { post, get, follow: count.follow().length };
-      };
-      const early = await exchange(false);
-      const throughApp = await exchange(true);
-      assert.equal(early.follow, 0);
-      assert.equal(throughApp.follow, 2);
-      for (const answer of [early.post, early.get]) {
-        assert.equal(answer.status, 200);
-        assert.equal(answer.headers['access-control-allow-origin'], origin);
-        assert.equal(answer.headers['access-control-allow-credentials'], 'true');
-        assert.equal(answer.headers['access-control-expose-headers'], 'X-Trace');
-        assert.equal(answer.headers['x-content-type-options'], 'nosniff');
-        assert.equal(answer.headers.vary, 'Origin');
-        assert.ok(answer.headers['content-security-policy']);
-        assert.equal(answer.headers['set-cookie'], undefined);
-      }
-      // the same answer, header for header, as when the request walks the app
-      assert.deepEqual(headersOf(early.post), headersOf(throughApp.post));
-      assert.deepEqual(headersOf(early.get), headersOf(throughApp.get));
-    });
+    for (const crossOrigin of [true, false]) {
+      const kind = crossOrigin ? 'cross-origin' : 'same-origin (no Origin header)';
+      test(`replays the headers cors() and helmet set on the handshake on ${kind} follow-up answers`, async (t) => {
+        const origin = 'http://app.example';
+        const headers = crossOrigin ? { origin } : undefined;
+        const exchange = async (pollingThroughApp: boolean): Promise<{ answers: RawResponse[]; follow: number }> => {
+          const eio = echoEngine(t, { origins: [origin], pollingThroughApp });
+          const app = express();
+          const count = counter('/engine.io/');
+          app.use(count.middleware);
+          app.use(helmet());
+          app.use(cors({ origin, credentials: true, exposedHeaders: ['X-Trace'] }));
+          app.use(eio);
+          const { url } = await listen(t, app);
+          const base = `${url}/engine.io/`;
+          const hs = await request(`${base}?EIO=4&transport=polling`, { headers });
+          const sid = (JSON.parse(hs.body.slice(1)) as { sid: string }).sid;
+          const path = `${base}?EIO=4&transport=polling&sid=${sid}`;
+          const post = await request(path, { method: 'POST', headers: { ...headers, 'content-type': 'text/plain;charset=UTF-8' }, body: '4hello' });
+          const get = await request(path, { headers });
+          assert.equal(get.body, '4hello');
+          // a refusal answered by the engine on the same path: another protocol revision
+          const refused = await request(`${base}?EIO=3&transport=polling&sid=${sid}`, { headers });
+          assert.equal(refused.status, 400);
+          return { answers: [post, get, refused], follow: count.follow().length };
+        };
+        const early = await exchange(false);
+        const throughApp = await exchange(true);
+        assert.equal(early.follow, 0);
+        assert.equal(throughApp.follow, 3);
+        for (const answer of early.answers) {
+          assert.equal(answer.headers['access-control-allow-origin'], origin);
+          assert.equal(answer.headers['access-control-allow-credentials'], 'true');
+          assert.equal(answer.headers['access-control-expose-headers'], 'X-Trace');
+          assert.equal(answer.headers['x-content-type-options'], 'nosniff');
+          assert.equal(answer.headers.vary, 'Origin');
+          assert.ok(answer.headers['content-security-policy']);
+          assert.equal(answer.headers['set-cookie'], undefined);
+        }
+        // the same answers, header for header, as when the requests walk the app
+        assert.deepEqual(early.answers.map(headersOf), throughApp.answers.map(headersOf));
+      });
+    }
 
     test('answers an unknown sid with the same 400 as through the app', async (t) => {
       const answers: Array<readonly [RawResponse, RawResponse]> = [];

@@ -11,9 +11,17 @@ const lifetime = setTimeout(() => process.exit(3), Number(process.env.WORKER_LIF
 lifetime.unref();
 process.on('disconnect', () => process.exit(0));
 
+// spec/e2e/cluster-failures-workers.test.ts: faults reported to the primary, a short heartbeat
+if (process.env.REPORT_FAULTS) {
+  for (const event of ['unhandledRejection', 'uncaughtException'] as const) {
+    process.on(event, (err: unknown) => process.send?.({ type: 'test:fault', event, message: String(err) }));
+  }
+}
+const heartbeat = process.env.HEARTBEAT_MS ? { heartbeatInterval: Number(process.env.HEARTBEAT_MS), heartbeatTimeout: 5 * Number(process.env.HEARTBEAT_MS) } : {};
+
 const id = cluster.worker?.id;
 const app = express();
-const io = socketio({ adapter: createAdapter() });
+const io = socketio({ adapter: createAdapter(heartbeat) });
 app.use(io);
 const server = http.createServer(app);
 io.attach(server); // sets io.httpServer, where sticky hands the connections it routes here
@@ -37,6 +45,7 @@ async function stop(): Promise<void> {
 
 process.on('message', (message: { type?: string }) => {
   if (message?.type === 'test:stop') void stop();
+  if (message?.type === 'test:serverCount') void io.of('/').adapter.serverCount().then((count) => process.send?.({ type: 'test:serverCount', count }));
 });
 
 // ready once this worker counts every worker of the cluster (the adapter learns them by heartbeat)

@@ -123,6 +123,9 @@ async function run(io: AnyIo, request: NodeRequest): Promise<unknown> {
       return io.serverSideEmitWithAck('who');
     case 'serverCount':
       return io.of('/').adapter.serverCount();
+    case 'close':
+      await (io as unknown as { close(): Promise<void> }).close();
+      return true;
     case 'redisReady':
       return readiness.map((isReady) => isReady());
   }

@@ -31,7 +31,7 @@ export interface FailureNodeConfig {
 
 export interface NodeRequest {
   id?: number;
-  op: 'emit' | 'emitWithAck' | 'fetchSockets' | 'serverSideEmitWithAck' | 'serverCount' | 'redisReady';
+  op: 'emit' | 'emitWithAck' | 'fetchSockets' | 'serverSideEmitWithAck' | 'serverCount' | 'redisReady' | 'close';
   room?: string;
   /** Through io.timeout(ms). */
   timeout?: number;
