@@ -40,13 +40,20 @@ export class LazyChildLogger implements Logger {
   }
 
   private write(level: 'error' | 'warn' | 'info' | 'debug' | 'trace', obj: object | string, msg?: string): void {
-    if (!this.built) {
-      if (!isLevelEnabled(this.parent, level)) return;
-      this.built = this.parent.child(this.bindings);
-    }
+    if (!this.built && !isLevelEnabled(this.parent, level)) return;
+    const log = this.resolve();
     // the arguments as given: a pino format string must not see an extra undefined
-    if (msg === undefined) this.built[level](obj);
-    else this.built[level](obj, msg);
+    if (msg === undefined) log[level](obj);
+    else log[level](obj, msg);
+  }
+
+  /** The real child logger (a lazy parent is built first), made now if it was not. */
+  resolve(): Logger {
+    if (!this.built) {
+      const parent = this.parent instanceof LazyChildLogger ? this.parent.resolve() : this.parent;
+      this.built = parent.child(this.bindings);
+    }
+    return this.built;
   }
 
   error(obj: object | string, msg?: string): void {

@@ -206,19 +206,21 @@ export class WebSocketTransport extends Transport {
   }
 }
 
-// --- ticks: a transport's first write in a tick leaves at once; later writes in the same tick (a burst
-// of broadcasts decoded from one read) are held and leave together in one write when the tick ends ---
+// --- ticks: a transport's first write in a turn of the event loop leaves at once; later writes in the
+// same turn (broadcasts decoded from one read, or from several connections' reads) are held and leave
+// together in one write when the turn's I/O callbacks are done (setImmediate: once per turn, not once
+// per callback as process.nextTick would be) ---
 
-/** Counts ticks: bumped by endTick, which runs once after any tick with a direct write. */
+/** Counts turns: bumped by endTick, which runs after any turn with a direct write. */
 let tick = 0;
 let tickEndScheduled = false;
-/** Transports holding frames until the tick ends. */
+/** Transports holding frames until the turn ends. */
 let holding: WebSocketTransport[] = [];
 
 function scheduleTickEnd(): void {
   if (tickEndScheduled) return;
   tickEndScheduled = true;
-  process.nextTick(endTick);
+  setImmediate(endTick);
 }
 
 function endTick(): void {

@@ -2,6 +2,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { kAnswerHeaders, type AnswerHeaders } from '../engine/http-answers';
 import type { EngineServer } from '../engine/server';
+import type { EngineSocket } from '../engine/session';
 import type { Logger } from '../logger';
 import { addFastRoute, captureReplayHeaders, replayHeaders, type FastRoute, type ReplayHeaders } from './fast-path';
 
@@ -12,12 +13,13 @@ interface Tag {
   readonly answerHeaders: AnswerHeaders | undefined;
 }
 
+/** Handshake requests that went through the app, with the route their session's follow-ups may take. */
+const requestTags = new WeakMap<IncomingMessage, Tag>();
 /**
- * Handshake requests that went through the app, with the route their session's follow-ups may take. A
- * WeakMap rather than a property: Express's requests change prototype, and a property read on them
- * was the slowest line of an early answer.
+ * The same, by session, from the `connection` event on: a poll looks its session up, not the request
+ * (Express's requests change prototype; reading a tag off them was the slowest line of an early answer).
  */
-const tags = new WeakMap<IncomingMessage, Tag>();
+const sessionTags = new WeakMap<EngineSocket, Tag>();
 
 /**
  * Distinct URL paths one middleware answers early on one server. Express matches mount paths without
@@ -44,7 +46,7 @@ class SessionRoute implements FastRoute {
       tag = { route: this, headers, answerHeaders: headers && Object.fromEntries(headers) };
       this.lastTag = tag;
     }
-    tags.set(req, tag);
+    requestTags.set(req, tag);
   }
 
   tryServe(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): boolean {
@@ -53,7 +55,7 @@ class SessionRoute implements FastRoute {
     const session = this.engine.clients.get(sid);
     // unknown sids, WebSocket sessions and sessions made elsewhere get the app's (and so the same) answer
     if (session === undefined || session.transport.name !== 'polling') return false;
-    const tag = tags.get(session.request);
+    const tag = sessionTags.get(session);
     if (tag === undefined || tag.route !== this) return false;
     // verify() compares Express's req.ip (`trust proxy` aware), which only the app computes: a request
     // from another address than the session's goes through the app and is judged there
@@ -92,8 +94,16 @@ export class EarlyPolling {
   constructor(engine: EngineServer, log: Logger) {
     this.engine = engine;
     this.log = log;
+    const onConnection = (session: EngineSocket): void => {
+      const tag = requestTags.get(session.request);
+      if (tag === undefined) return;
+      requestTags.delete(session.request);
+      sessionTags.set(session, tag);
+    };
+    engine.on('connection', onConnection);
     engine.once('close', () => {
       this.closed = true;
+      engine.removeListener('connection', onConnection);
       for (const server of [...this.servers.keys()]) this.forget(server);
     });
   }

@@ -12,9 +12,16 @@ export interface FastRoute {
 
 type RequestListener = (this: Server, req: IncomingMessage, res: ServerResponse) => void;
 
-/** What we put on one server: our listener in the place of the app's, and the routes by exact URL path. */
+/** The routes answering at one exact URL path. */
+interface PathRoutes {
+  readonly pathname: string;
+  readonly routes: FastRoute[];
+}
+
+/** What we put on one server: our listener in the place of the app's, and the routes by URL path. */
 interface Hook {
-  readonly routes: Map<string, FastRoute[]>;
+  /** A list, not a Map: a few paths at most, matched in place without slicing the URL. */
+  readonly paths: PathRoutes[];
   readonly dispatch: RequestListener;
   /** The `request` listeners we took over; dispatch() calls them for every request it does not answer. */
   readonly taken: readonly RequestListener[];
@@ -33,38 +40,36 @@ export function addFastRoute(server: Server, pathname: string, route: FastRoute)
   let hook = hooks.get(server);
   // someone replaced the server's listeners (a hot reload swapping apps): take over the new ones
   if (hook === undefined || !server.rawListeners('request').includes(hook.dispatch)) hook = install(server);
-  const { routes } = hook;
-  let list = routes.get(pathname);
-  if (!list) {
-    list = [];
-    routes.set(pathname, list);
+  const { paths } = hook;
+  let entry = paths.find((p) => p.pathname === pathname);
+  if (!entry) {
+    entry = { pathname, routes: [] };
+    paths.push(entry);
   }
-  list.push(route);
+  entry.routes.push(route);
   let removed = false;
   const installed = hook;
+  const atPath = entry;
   return () => {
     if (removed) return;
     removed = true;
-    const current = routes.get(pathname);
-    if (current) {
-      const i = current.indexOf(route);
-      if (i !== -1) current.splice(i, 1);
-      if (current.length === 0) routes.delete(pathname);
-    }
-    if (routes.size === 0) uninstall(server, installed);
+    const i = atPath.routes.indexOf(route);
+    if (i !== -1) atPath.routes.splice(i, 1);
+    if (atPath.routes.length === 0 && paths.includes(atPath)) paths.splice(paths.indexOf(atPath), 1);
+    if (paths.length === 0) uninstall(server, installed);
   };
 }
 
 function install(server: Server): Hook {
   const taken = server.rawListeners('request') as RequestListener[];
-  const routes = new Map<string, FastRoute[]>();
+  const paths: PathRoutes[] = [];
   const dispatch: RequestListener = function pollingBeforeTheApp(this: Server, req, res) {
-    if (routes.size !== 0 && serveEarly(routes, req, res)) return;
+    if (paths.length !== 0 && serveEarly(paths, req, res)) return;
     for (let i = 0; i < taken.length; i++) taken[i].call(this, req, res);
   };
   server.removeAllListeners('request');
   server.on('request', dispatch);
-  const hook: Hook = { routes, dispatch, taken };
+  const hook: Hook = { paths, dispatch, taken };
   hooks.set(server, hook);
   return hook;
 }
@@ -81,7 +86,7 @@ function uninstall(server: Server, hook: Hook): void {
   }
 }
 
-function serveEarly(routes: Map<string, FastRoute[]>, req: IncomingMessage, res: ServerResponse): boolean {
+function serveEarly(paths: readonly PathRoutes[], req: IncomingMessage, res: ServerResponse): boolean {
   const method = req.method;
   if (method !== 'GET' && method !== 'POST') return false;
   // an upgrade (Node delivers it as a request when the server has no `upgrade` listener) goes through the app
@@ -90,10 +95,17 @@ function serveEarly(routes: Map<string, FastRoute[]>, req: IncomingMessage, res:
   if (url === undefined) return false;
   const q = url.indexOf('?');
   if (q === -1 || !url.includes('sid=', q)) return false;
-  const list = routes.get(url.slice(0, q));
-  if (list === undefined) return false;
+  let routes: FastRoute[] | undefined;
+  for (let i = 0; i < paths.length; i++) {
+    const { pathname } = paths[i];
+    if (pathname.length === q && url.startsWith(pathname)) {
+      routes = paths[i].routes;
+      break;
+    }
+  }
+  if (routes === undefined) return false;
   const query = new URLSearchParams(url.slice(q + 1));
-  for (let i = 0; i < list.length; i++) if (list[i].tryServe(req, res, query)) return true;
+  for (let i = 0; i < routes.length; i++) if (routes[i].tryServe(req, res, query)) return true;
   return false;
 }
 

@@ -116,9 +116,15 @@ export function detachFromHttpServer(req: IncomingMessage, res: ServerResponse, 
 /**
  * Marks the HTTP side of an upgrade as done (status 101) for the app's loggers. pino-http and morgan
  * read the status only from a response whose head is out and that has ended ("request aborted",
- * status null otherwise); the socket belongs to ws now, so writeHead() writes nothing.
+ * status null otherwise); the socket belongs to ws now, so writeHead() writes nothing. When nothing
+ * watches the response (no listener, no on-headers hook on writeHead) the head string is not built.
  */
 export function finishUpgradeResponse(res: ServerResponse): void {
+  res.statusCode = 101;
+  if (res.listenerCount('finish') === 0 && res.listenerCount('close') === 0 && res.writeHead === ServerResponse.prototype.writeHead) {
+    res.finished = true;
+    return;
+  }
   if (!res.headersSent) res.writeHead(101);
   res.finished = true;
   res.emit('finish');

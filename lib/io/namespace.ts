@@ -256,23 +256,27 @@ export class Namespace<
       auth = rest;
     }
     const socket = new Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>(this, client, auth);
-    runMiddlewares(this._fns, [socket], (err) => {
-      if (client.conn.readyState !== 'open') {
-        client.connectDone(this.name, undefined);
-        socket.discard();
-        return;
-      }
-      if (err) {
-        client.connectDone(this.name, undefined);
-        socket.refuseConnect(err as Error & { data?: unknown });
-        return;
-      }
-      this.sockets.set(socket.id, socket);
-      client.connectDone(this.name, socket as unknown as Socket);
-      socket.onConnect();
-      this.emitGuarded('connect', socket);
-      this.emitGuarded('connection', socket);
-    });
+    // no connect middleware (the usual case): no closure, no argument array per connection
+    if (this._fns.length === 0) this.finishConnect(client, socket, undefined);
+    else runMiddlewares(this._fns, [socket], (err) => this.finishConnect(client, socket, err));
+  }
+
+  private finishConnect(client: Client, socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, err: Error | undefined): void {
+    if (client.conn.readyState !== 'open') {
+      client.connectDone(this.name, undefined);
+      socket.discard();
+      return;
+    }
+    if (err) {
+      client.connectDone(this.name, undefined);
+      socket.refuseConnect(err as Error & { data?: unknown });
+      return;
+    }
+    this.sockets.set(socket.id, socket);
+    client.connectDone(this.name, socket as unknown as Socket);
+    socket.onConnect();
+    this.emitGuarded('connect', socket);
+    this.emitGuarded('connection', socket);
   }
 
   /** The recovery offset for the next event sent without an ack; undefined when recovery is off. */

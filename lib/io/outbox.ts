@@ -92,18 +92,22 @@ export class Outbox {
   append(record: LoggedPacket, mark: number, written = 0, after = this.lastOffset): boolean {
     const { offset } = record;
     if (offset !== undefined && offset > this.lastOffset) this.lastOffset = offset;
+    // room first, so the log never holds one over its bound (its ring would double for that one)
+    this.shrinkTo(written, 1, record.bytes);
     (this.log ??= new LogRing()).push(record, mark, after);
-    return this.shrinkTo(written);
+    return this.shrinkTo(written, 0, 0);
   }
 
   /**
-   * Drops written entries while over the bound, oldest first; false if unwritten ones overflow it.
+   * Drops written entries while over the bound less room for `packets` more of `bytes`, oldest first;
+   * false if unwritten ones overflow it.
    * Unanswered acked emits go last: the client most likely has the others, while losing one of those
    * fails every recovery until its answer comes.
    */
-  private shrinkTo(written: number): boolean {
-    const { maxQueuedPackets, maxQueuedBytes } = this.limits;
-    while (this.packets > maxQueuedPackets || this.bytes > maxQueuedBytes) {
+  private shrinkTo(written: number, packets: number, bytes: number): boolean {
+    const maxPackets = this.limits.maxQueuedPackets - packets;
+    const maxBytes = this.limits.maxQueuedBytes - bytes;
+    while (this.packets > maxPackets || this.bytes > maxBytes) {
       const log = this.log;
       const mark = log && log.length > 0 ? log.markAt(0) : 0;
       if (log && mark !== 0 && mark <= written) {
@@ -220,13 +224,15 @@ function missedOf(record: LoggedPacket, after: number): MissedPacket {
 }
 
 /**
- * A socket's log: a growable circular array in three lanes — the shared record, the engine mark (0:
- * not written), the last offset before the packet — so an entry costs three slots and no object.
+ * A socket's log: a growable circular array in lanes — the record, the engine mark (0: not written),
+ * and, created with the first packet that has no offset (an ACK, a foreign broadcast), its place in
+ * the stream — so an entry costs two or three slots and no object. A packet with an offset is placed
+ * by it: its `after` is offset - 1, the same answer for every client offset.
  */
 class LogRing {
   private records: Array<LoggedPacket | undefined> = new Array<LoggedPacket | undefined>(4);
   private marks: number[] = [0, 0, 0, 0];
-  private afters: number[] = [0, 0, 0, 0];
+  private afters: number[] | undefined;
   private head = 0;
   length = 0;
   bytes = 0;
@@ -236,7 +242,7 @@ class LogRing {
     const i = (this.head + this.length) & (this.records.length - 1);
     this.records[i] = record;
     this.marks[i] = mark;
-    this.afters[i] = after;
+    if (record.offset === undefined) (this.afters ??= new Array<number>(this.records.length).fill(0))[i] = after;
     this.length++;
     this.bytes += record.bytes;
   }
@@ -254,6 +260,12 @@ class LogRing {
     return this.records[(this.head + n) & (this.records.length - 1)] as LoggedPacket;
   }
 
+  afterAt(n: number): number {
+    const i = (this.head + n) & (this.records.length - 1);
+    const { offset } = this.records[i] as LoggedPacket;
+    return offset === undefined ? (this.afters as number[])[i] : offset - 1;
+  }
+
   markAt(n: number): number {
     return this.marks[(this.head + n) & (this.records.length - 1)];
   }
@@ -262,20 +274,16 @@ class LogRing {
     this.marks[(this.head + n) & (this.records.length - 1)] = mark;
   }
 
-  afterAt(n: number): number {
-    return this.afters[(this.head + n) & (this.records.length - 1)];
-  }
-
   private grow(): void {
     const capacity = this.records.length * 2;
     const records = new Array<LoggedPacket | undefined>(capacity);
     const marks = new Array<number>(capacity).fill(0);
-    const afters = new Array<number>(capacity).fill(0);
+    const afters = this.afters ? new Array<number>(capacity).fill(0) : undefined;
     for (let n = 0; n < this.length; n++) {
       const from = (this.head + n) & (this.records.length - 1);
       records[n] = this.records[from];
       marks[n] = this.marks[from];
-      afters[n] = this.afters[from];
+      if (afters) afters[n] = (this.afters as number[])[from];
     }
     this.records = records;
     this.marks = marks;

@@ -200,8 +200,13 @@ export class SharedSessions {
     const nsp = this.opts.namespaceOf(nspName);
     if (!nsp || client.conn.readyState !== 'open') return;
     if (found.ok && found.record.nsp === nspName && (await this.claim(found.epoch, pid))) {
-      if (client.conn.readyState !== 'open') return;
+      if (client.conn.readyState !== 'open') {
+        // gone during the claim: the session waits where it was for the client's next attempt
+        this.store.unclaim(found.epoch, { ...found.record, expiresAt: found.record.expiresAt ?? Date.now() + this.opts.reconnectTimeout });
+        return;
+      }
       this.adopt(nsp, client, found.record, found.packets, auth);
+      this.store.takeover(found.epoch, pid);
       return;
     }
     const reason = found.ok ? 'claimed' : found.reason;
@@ -231,11 +236,12 @@ export class SharedSessions {
     nsp.sockets.set(socket.id, socket);
     client.connectDone(nsp.name, socket);
     void socket.join([record.sid, ...record.rooms.filter((room) => room !== record.sid)]);
+    // registered before the replay: if this node dies too, the next one replays it again from here
+    this.recovery.register(socket);
     for (const args of this.decode(packets)) (socket.emit as (...a: unknown[]) => boolean)(...args);
     this.opts.metrics.recovered++;
     this.opts.log.debug({ outcome: 'recovered', socketId: socket.id, replayed: packets.length }, 'session recovered from another node');
     socket.onResume(client);
-    this.recovery.register(socket);
     nsp.emitReserved('connect', socket);
     nsp.emitReserved('connection', socket);
   }

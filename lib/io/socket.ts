@@ -72,8 +72,7 @@ export class Socket<
   pid: string | undefined;
   /** True once the session came back after a lost transport. */
   recovered = false;
-  private shake: Handshake | undefined = undefined;
-  /** The CONNECT payload and when it came: what socket.handshake is built from on first use. */
+  private shake: Handshake | undefined = undefined; // socket.handshake, built on first use from these two:
   private readonly auth: Record<string, unknown>;
   private readonly issued = Date.now();
   /** Free storage for the app, kept across the session (and shared with fetchSockets()). */
@@ -84,7 +83,7 @@ export class Socket<
   private flags: BroadcastFlags = NO_FLAGS;
   /** Set once the socket has left (or was refused): joins are dropped, onClose runs once. */
   private left = false;
-  private readonly fns: PacketMiddleware[] = [];
+  private fns: PacketMiddleware[] | undefined = undefined; // made by the first use()
   readonly log: Logger;
 
   constructor(nsp: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, client: Client, auth: Record<string, unknown>) {
@@ -266,7 +265,7 @@ export class Socket<
 
   /** Per-packet middleware: `(event, next)`, where event is `[name, ...args]`. */
   use(fn: PacketMiddleware): this {
-    this.fns.push(fn);
+    (this.fns ??= []).push(fn);
     return this;
   }
 
@@ -310,6 +309,7 @@ export class Socket<
 
   /** @internal recovery kept the session: its transport is gone for now */
   onSuspend(reason: string): void {
+    void this.handshake; // the first connection's, as before the drop: built before another takes over
     this.emitOwn('interrupted', reason);
   }
 
@@ -379,7 +379,7 @@ export class Socket<
     }
     if (packet.id !== undefined) args.push(this.ackFor(packet.id));
     this.notifyIncomingListeners(args);
-    if (this.fns.length === 0) {
+    if (this.fns === undefined) {
       this.dispatch(args);
       return;
     }

@@ -2,14 +2,16 @@
 
 /** The slice of a node-redis or ioredis client the session store uses; the store never creates a client. */
 export interface RedisClientLike {
-  /** node-redis */
-  sendCommand?(args: string[]): Promise<unknown>;
-  /** ioredis */
-  call?(command: string, ...args: string[]): Promise<unknown>;
-  duplicate(): unknown;
+  /** node-redis: `sendCommand(args)` (ioredis has an internal one of another shape: `call` tells them apart) */
+  sendCommand?(...args: never[]): unknown;
+  /** ioredis: `call(command, ...args)` */
+  call?(...args: never[]): unknown;
+  duplicate(...args: never[]): unknown;
   isReady?: boolean;
   status?: string;
 }
+
+type Send = (...args: unknown[]) => Promise<unknown>;
 
 interface NodeRedisSubscriber {
   connect(): Promise<unknown>;
@@ -34,29 +36,36 @@ interface IoRedisSubscriber {
 export class RedisLink {
   private readonly client: RedisClientLike;
   private subscriber: NodeRedisSubscriber | IoRedisSubscriber | undefined;
+  private readonly ioredis: boolean;
 
   constructor(client: RedisClientLike) {
     if (typeof client?.sendCommand !== 'function' && typeof client?.call !== 'function') {
       throw new TypeError('RedisSessionStore needs a node-redis (v4/v5) or ioredis client');
     }
     this.client = client;
+    this.ioredis = typeof client.call === 'function';
   }
 
   /** False while the client is (re)connecting: its offline queue would grow without bound. */
   get ready(): boolean {
     const c = this.client;
-    return typeof c.sendCommand === 'function' ? c.isReady !== false : c.status === 'ready';
+    return this.ioredis ? c.status === 'ready' : c.isReady !== false;
   }
 
+  /** Never throws: a client that refuses at once (closed) gives a rejected promise like any other failure. */
   send(args: string[]): Promise<unknown> {
     const c = this.client;
-    if (typeof c.sendCommand === 'function') return c.sendCommand(args);
-    return (c.call as NonNullable<RedisClientLike['call']>)(args[0], ...args.slice(1));
+    try {
+      if (this.ioredis) return (c.call as unknown as Send).call(c, ...args);
+      return (c.sendCommand as unknown as Send).call(c, args);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /** Subscribes a duplicate of the client (a subscribed connection takes no other command) to `channel`. */
   async subscribe(channel: string, listener: (message: string) => void, onError: (err: unknown) => void): Promise<void> {
-    if (typeof this.client.sendCommand === 'function') {
+    if (!this.ioredis) {
       const sub = this.client.duplicate() as NodeRedisSubscriber;
       this.subscriber = sub;
       sub.on('error', onError);

@@ -1,6 +1,7 @@
 // Sessions shared between nodes on Redis: records and a bounded delivery log per node, written ahead of any death.
 import type { Logger } from '../logger';
 import { decodeEntry, decodeRecord, encodeEntry, encodeRecord } from './log-codec';
+import { RingQueue } from '../util/ring-queue';
 import { RedisLink, type RedisClientLike } from './redis-link';
 import { planRestore } from './restore-plan';
 import type { LogEntry, RemoteRestore, SessionRecord, SessionState, SharedSessionStore, StoreNode } from './session-store';
@@ -12,8 +13,10 @@ export interface RedisSessionStoreOptions {
   prefix?: string;
   /** Entries each node's delivery log keeps (XADD MAXLEN ~). @default 10000 */
   maxLogLength?: number;
-  /** Writes sent and not yet answered; over it, writes are dropped (and a restore that needs them fails). @default 10000 */
+  /** Writes sent and not yet answered; over it, writes are dropped (and a restore that needs them fails). @default 100000 */
   maxPendingWrites?: number;
+  /** Bytes of those writes (their arguments); the same. @default 16777216 (16 MiB) */
+  maxPendingBytes?: number;
   /** ms between two refreshes of this node's keys' TTL. @default 1000 */
   refreshInterval?: number;
   /** ms before a client's last packet from which another node's broadcast may not have reached its node yet. @default 2000 */
@@ -41,21 +44,23 @@ export class RedisSessionStore implements SharedSessionStore {
   private readonly prefix: string;
   private readonly maxLogLength: number;
   private readonly maxPending: number;
+  private readonly maxPendingBytes: number;
   private readonly refreshInterval: number;
   private readonly margin: number;
   private node: StoreNode | undefined;
   private log: Logger | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private pending = 0;
+  /** Sizes of the writes awaiting their answer, oldest first (one connection answers in order). */
+  private readonly pending = new RingQueue<number>(64);
   private dropped = 0;
   /** Writes were dropped (Redis away, too many pending): records are rewritten once it answers again. */
   private resync = false;
   private logHasTtl = false;
   private readonly onWritten = (): void => {
-    this.pending--;
+    this.pending.shift();
   };
   private readonly onWriteFailed = (err: unknown): void => {
-    this.pending--;
+    this.pending.shift();
     this.drop1(err);
   };
 
@@ -63,7 +68,8 @@ export class RedisSessionStore implements SharedSessionStore {
     this.link = new RedisLink(client);
     this.prefix = opts.prefix ?? 'esio';
     this.maxLogLength = opts.maxLogLength ?? 10000;
-    this.maxPending = opts.maxPendingWrites ?? 10000;
+    this.maxPending = opts.maxPendingWrites ?? 100000;
+    this.maxPendingBytes = opts.maxPendingBytes ?? 16 * 1024 * 1024;
     this.refreshInterval = opts.refreshInterval ?? 1000;
     this.margin = opts.margin ?? 2000;
   }
@@ -110,6 +116,12 @@ export class RedisSessionStore implements SharedSessionStore {
   refresh(): void {
     const node = this.node;
     if (!node || !this.link.ready) return;
+    if (this.resync) {
+      // what was dropped may have been a join, a leave or a suspend: every record is written again
+      this.log?.info({ dropped: this.dropped }, 'session store reachable again: records rewritten');
+      this.resync = false;
+      this.save(node.records());
+    }
     const now = Date.now();
     const ttl = String(node.ttl);
     const nodes = `${this.prefix}:nodes`;
@@ -118,27 +130,25 @@ export class RedisSessionStore implements SharedSessionStore {
     this.write(['PEXPIRE', nodes, ttl]);
     this.write(['PEXPIRE', this.key('s', node.epoch), ttl]);
     this.write(['PEXPIRE', this.key('l', node.epoch), ttl]);
-    if (this.resync && this.pending === 0) {
-      this.log?.info({ dropped: this.dropped }, 'session store reachable again: records rewritten');
-      this.resync = false;
-      this.save(node.records());
-    }
   }
 
   /** Fire-and-forget: never awaited, never rejects; dropped (and counted) when Redis cannot take it now. */
   private write(args: string[]): void {
-    if (!this.link.ready || this.pending >= this.maxPending) {
+    let size = 0;
+    for (const arg of args) size += arg.length;
+    const pending = this.pending;
+    if (!this.link.ready || pending.length >= this.maxPending || pending.bytes + size > this.maxPendingBytes) {
       this.drop1(undefined);
       return;
     }
-    this.pending++;
+    pending.push(size, size);
     this.link.send(args).then(this.onWritten, this.onWriteFailed);
   }
 
   private drop1(err: unknown): void {
     this.dropped++;
     // one line per outage, not one per dropped write
-    if (!this.resync) this.log?.warn({ err: err === undefined ? undefined : errText(err) }, 'session store unreachable: writes dropped');
+    if (!this.resync) this.log?.warn({ err: err === undefined ? undefined : errText(err) }, 'session store unreachable or too far behind: writes dropped');
     this.resync = true;
   }
 
@@ -148,7 +158,15 @@ export class RedisSessionStore implements SharedSessionStore {
     const node = this.node;
     if (!node || records.length === 0) return;
     const args = ['HSET', this.key('s', node.epoch)];
-    for (const record of records) args.push(record.pid, encodeRecord(record));
+    for (const record of records) {
+      try {
+        args.push(record.pid, encodeRecord(record));
+      } catch (err) {
+        // socket.data that JSON cannot hold (a cycle, a BigInt): that session cannot move to another node
+        this.log?.warn({ err: errText(err), socketId: record.sid }, 'session record not written: socket.data is not JSON');
+      }
+    }
+    if (args.length === 2) return;
     this.write(args);
     // a node killed before its first refresh must not leave records that never expire
     this.write(['PEXPIRE', this.key('s', node.epoch), String(node.ttl)]);
@@ -178,11 +196,13 @@ export class RedisSessionStore implements SharedSessionStore {
       const match = offset === undefined ? null : OFFSET.exec(offset);
       if (offset !== undefined && !match) return { ok: false, reason: 'unknownSession' };
       const epochs = await this.nodes();
-      const found = match ? await this.record(match[1], pid) : await this.findRecord(epochs.filter((e) => e !== own), pid);
+      // a session that moved (to a node that has not sent its client anything yet) is not where the offset says
+      const found = (match ? await this.record(match[1], pid) : undefined) ?? (await this.findRecord(epochs.filter((e) => e !== own), pid));
       if (!found || found.epoch === own) return { ok: false, reason: 'unknownSession' };
       const { epoch, record } = found;
       if (record.expiresAt !== undefined ? record.expiresAt < Date.now() : await this.nodeGone(epoch)) return { ok: false, reason: 'expired' };
-      const seen = match ? parseInt(match[2], 36) : undefined;
+      // an offset of another node: the client has nothing of this one, from where the session started here
+      const seen = match && match[1] === epoch ? parseInt(match[2], 36) : undefined;
       const walked = await this.walkBack(epoch, seen ?? record.since, record.sinceTime);
       const seenTime = walked.find((e) => e.offset === (seen ?? record.since))?.time ?? record.sinceTime;
       const others = new Map<string, LogEntry[]>();
@@ -195,11 +215,16 @@ export class RedisSessionStore implements SharedSessionStore {
   }
 
   async claim(epoch: string, pid: string): Promise<boolean> {
-    const removed = Number(await this.link.send(['HDEL', this.key('s', epoch), pid]));
-    if (removed !== 1) return false;
+    return Number(await this.link.send(['HDEL', this.key('s', epoch), pid])) === 1;
+  }
+
+  unclaim(epoch: string, record: SessionRecord): void {
+    this.write(['HSET', this.key('s', epoch), record.pid, encodeRecord(record)]);
+  }
+
+  takeover(epoch: string, pid: string): void {
     // a node that still holds the session (alive, its client came here) drops its copy
     this.write(['PUBLISH', `${this.prefix}:takeover`, `${epoch} ${pid}`]);
-    return true;
   }
 
   /** A live session of a node that stopped refreshing longer than reconnectTimeout ago (it died). */

@@ -60,13 +60,16 @@ export function planRestore(input: RestoreInput): RemoteRestore {
     return { ok: false, reason: 'trimmed' };
   }
   const start = seenTime - input.margin;
+  // what other nodes sent before the session arrived here was not for it here: it did not exist yet, or
+  // the restore that brought it here dealt with it
+  const floor = Math.max(start, record.sinceTime);
   const originated = new Map<string, LogEntry & { kind: 'o' }>();
   for (const entries of input.others.values()) {
     if (!contiguous(entries)) return { ok: false, reason: 'lostWrite' };
     for (const entry of entries) {
       if (entry.time < start) continue;
       // an official node's (or an emitter's) broadcast: no node can tell whom it was for
-      if (entry.kind === 'u') return { ok: false, reason: 'unknownOrigin' };
+      if (entry.kind === 'u' && entry.time >= floor) return { ok: false, reason: 'unknownOrigin' };
       if (entry.kind === 'o') originated.set(key(entry.id, entry.target.nsp), entry);
     }
   }
@@ -95,7 +98,7 @@ export function planRestore(input: RestoreInput): RemoteRestore {
     }
   }
   const window = [...originated.entries()]
-    .filter(([k, entry]) => !delivered.has(k) && !entry.target.local && targets(entry.target, record))
+    .filter(([k, entry]) => entry.time >= floor && !delivered.has(k) && !entry.target.local && targets(entry.target, record))
     .map(([, entry]) => entry)
     .sort((a, b) => a.time - b.time);
   for (const entry of window) packets.push(entry.messages);

@@ -139,8 +139,12 @@ export interface SharedSessionStore extends SessionStore {
   append(entry: LogEntry): void;
   /** Reads what a session of another node needs: its record and the packets its client missed. */
   fetch(pid: string, offset: string | undefined): Promise<RemoteRestore>;
-  /** Takes the session from its node's records (true: ours now) and tells that node. */
+  /** Takes the session from its node's records: true, it is ours now (no other node can take it). */
   claim(epoch: string, pid: string): Promise<boolean>;
+  /** Gives a claimed session back (its client left during the claim), for its client's next attempt. */
+  unclaim(epoch: string, record: SessionRecord): void;
+  /** Tells node `epoch` that session `pid` now lives elsewhere: its copy, if any, leaves. */
+  takeover(epoch: string, pid: string): void;
 }
 
 /** Whether a store is shared between nodes. */

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
 import { io as ioClient, type Socket as ClientSocket } from 'socket.io-client';
 import type { Socket } from '../../lib/io/socket';
-import { redisRig, type AdapterKind, type Rig } from '../support/cluster';
+import { redisRig, type AdapterKind, type RedisLibrary, type Rig } from '../support/cluster';
 import { closeClient, connected } from '../support/io';
 import { redisMissing, type RedisServer } from '../support/redis';
 import { clusterReady, forkNode, startLocalNode, storeKeys, type ChildNode, type LocalNode } from '../support/recovery-cluster';
@@ -19,6 +19,7 @@ interface Setup {
   redis: RedisServer;
   a: ChildNode;
   b: LocalNode;
+  c: LocalNode | undefined;
   proxy: TcpProxy;
   client: ClientSocket;
   /** The `news` events the client got, without their offsets, in order. */
@@ -29,19 +30,24 @@ interface Setup {
 
 interface SetupOptions {
   reconnectTimeout?: number;
+  /** Node B's store on an ioredis client rather than node-redis. */
+  library?: RedisLibrary;
+  /** A third node, C, in this process. */
+  third?: boolean;
   /** A's store reaches Redis through a proxy the test can cut. */
   storeProxy?: boolean;
 }
 
 /** A (child process) and B (here) on one Redis, a client of A through the proxy in room r1, with data. */
-async function setup(t: TestContext, kind: AdapterKind, transports: Transports, { reconnectTimeout = 5000, storeProxy: wantsStoreProxy = false }: SetupOptions = {}): Promise<Setup> {
+async function setup(t: TestContext, kind: AdapterKind, transports: Transports, { reconnectTimeout = 5000, storeProxy: wantsStoreProxy = false, library, third = false }: SetupOptions = {}): Promise<Setup> {
   const { rig, redis } = await redisRig(t);
   const storeProxy = wantsStoreProxy ? await startProxy(t, redis.port) : undefined;
   const env: Record<string, string> = { RECONNECT_TIMEOUT: String(reconnectTimeout) };
   if (storeProxy) env.STORE_URL = `redis://127.0.0.1:${storeProxy.port}`;
   const a = await forkNode(rig, redis, kind, env);
-  const b = await startLocalNode(rig, redis, kind, { reconnectTimeout });
-  await clusterReady(redis, kind, b.io, 2);
+  const b = await startLocalNode(rig, redis, kind, { reconnectTimeout }, library);
+  const c = third ? await startLocalNode(rig, redis, kind, { reconnectTimeout }) : undefined;
+  await clusterReady(redis, kind, b.io, c ? 3 : 2);
   const proxy = await startProxy(t, a.port);
   const client = ioClient(proxy.url, {
     forceNew: true,
@@ -58,7 +64,7 @@ async function setup(t: TestContext, kind: AdapterKind, transports: Transports, 
   const first = once(client, 'news');
   await a.run({ type: 'room', room: 'r1', ev: 'news', args: ['a1'] });
   await first;
-  return { rig, redis, a, b, proxy, client, news, storeProxy };
+  return { rig, redis, a, b, c, proxy, client, news, storeProxy };
 }
 
 /** What A sends while the proxy holds its bytes back: the client never gets them from A. */
@@ -121,20 +127,75 @@ for (const [kind, title] of KINDS) {
   describe(`recovery across nodes, RedisSessionStore with ${title}`, { skip: redisMissing() }, () => {
     for (const transports of TRANSPORTS) {
       test(`a client of a SIGKILLed node resumes on another with what it missed (${transports.join('+')})`, { timeout: 30000 }, async (t) => {
-        const s = await setup(t, kind, transports);
+        const s = await setup(t, kind, transports, { third: true });
+        const c = s.c as LocalNode;
         const id = s.client.id as string;
         await sendUnseen(s);
         s.proxy.cut();
         await s.a.kill('SIGKILL');
-        // the dead window: B sends to the room before the client is back
+        // the dead window: B and C send to the room before the client is back, and C to another room
         s.b.io.to('r1').emit('news', 'b1');
-        await s.b.flushed();
+        c.io.to('r1').emit('news', 'c1');
+        c.io.to('r2').emit('news', 'not for r1');
+        await Promise.all([s.b.flushed(), c.flushed()]);
         const socket = await reconnectToB(s);
         assertRecovered(s, socket, id);
         await markerFrom(s, socket);
-        assert.deepEqual(s.news, ['a1', 'a2', 'a3', 'b1']);
+        // A's stream in its order, then the dead window's packets once each (two origins: no order between them)
+        assert.deepEqual(s.news.slice(0, 3), ['a1', 'a2', 'a3']);
+        assert.deepEqual(s.news.slice(3).sort(), ['b1', 'c1']);
       });
     }
+
+    test('a client of a SIGKILLed node resumes on another whose store runs on ioredis', { timeout: 30000 }, async (t) => {
+      const s = await setup(t, kind, ['websocket'], { library: 'ioredis' });
+      const id = s.client.id as string;
+      await sendUnseen(s);
+      s.proxy.cut();
+      await s.a.kill('SIGKILL');
+      s.b.io.to('r1').emit('news', 'b1');
+      await s.b.flushed();
+      const socket = await reconnectToB(s);
+      assertRecovered(s, socket, id);
+      await markerFrom(s, socket);
+      assert.deepEqual(s.news, ['a1', 'a2', 'a3', 'b1']);
+    });
+
+    test('a session that moved to a second node moves again when that one dies too', { timeout: 40000 }, async (t) => {
+      const s = await setup(t, kind, ['websocket'], { third: true });
+      const c = s.c as LocalNode;
+      const id = s.client.id as string;
+      // the second node is a child process too: forked now, on the same Redis
+      const b2 = await forkNode(s.rig, s.redis, kind);
+      await clusterReady(s.redis, kind, c.io, 4);
+      s.proxy.cut();
+      await s.a.kill('SIGKILL');
+      const back = once(s.client, 'connect', 5000);
+      s.proxy.target = b2.port;
+      s.proxy.heal();
+      await back;
+      assert.equal(s.client.recovered, true, 'recovered on the second node');
+      // what the second node sends before it dies, never seen: the client still holds only A's offset
+      s.proxy.pause();
+      await b2.run({ type: 'room', room: 'r1', ev: 'news', args: ['b2'] });
+      s.proxy.cut();
+      await b2.kill('SIGKILL');
+      c.io.to('r1').emit('news', 'c1');
+      await c.flushed();
+      const connection = once<[Socket]>(c.io.of('/'), 'connection', 5000);
+      const connect = once(s.client, 'connect', 5000);
+      s.proxy.target = c.port;
+      s.proxy.resume();
+      s.proxy.heal();
+      const [[socket]] = await Promise.all([connection, connect]);
+      assert.equal(s.client.recovered, true, 'recovered on the third node');
+      assert.equal(socket.id, id);
+      assert.deepEqual(socket.data, { user: 'ann' });
+      const got = once(s.client, 'marker');
+      socket.emit('marker');
+      await got;
+      assert.deepEqual(s.news, ['a1', 'b2', 'c1']);
+    });
 
     test('a client of a node closed cleanly (SIGTERM, io.close) resumes on another', { timeout: 30000 }, async (t) => {
       const s = await setup(t, kind, ['websocket']);

@@ -6,7 +6,7 @@ import type { AddressInfo, Socket as NetSocket } from 'node:net';
 import { join as joinPath } from 'node:path';
 import express from 'express';
 import { RedisSessionStore, socketio, type ServerOptions, type SocketIoServer } from '../../lib/index';
-import { eventually, makeAdapter, nodeRedisClient, type AdapterKind, type Rig } from './cluster';
+import { eventually, ioRedisClient, makeAdapter, nodeRedisClient, type AdapterKind, type RedisLibrary, type Rig } from './cluster';
 import type { NodeCommand } from './recovery-node';
 import { closeNodeRedis, connectNodeRedis, type NodeRedisClient, type RedisServer } from './redis';
 import { within } from './wait';
@@ -83,16 +83,18 @@ export async function forkNode(rig: Rig, redis: RedisServer, kind: AdapterKind, 
 export interface LocalNode {
   readonly io: SocketIoServer;
   readonly port: number;
-  /** The store's client: a PING on it answers after every write the store sent before. */
+  /** A node-redis client on the store's Redis (the store's own one unless it runs on ioredis). */
   readonly storeClient: NodeRedisClient;
   /** Resolves once the store's writes so far have reached Redis. */
   flushed(): Promise<void>;
 }
 
-export async function startLocalNode(rig: Rig, redis: RedisServer, kind: AdapterKind, opts: ServerOptions = {}): Promise<LocalNode> {
+/** A node of ours here, its store on a node-redis client, or on an ioredis one with `library: 'ioredis'`. */
+export async function startLocalNode(rig: Rig, redis: RedisServer, kind: AdapterKind, opts: ServerOptions = {}, library: RedisLibrary = 'node-redis'): Promise<LocalNode> {
   const storeClient = await nodeRedisClient(rig, redis);
+  const store = library === 'ioredis' ? await ioRedisClient(rig, redis) : storeClient;
   const adapter = await makeAdapter(rig, redis, kind);
-  const io = socketio({ adapter, sessionStore: new RedisSessionStore(storeClient), reconnectTimeout: 5000, pingInterval: 200, pingTimeout: 2000, ...opts });
+  const io = socketio({ adapter, sessionStore: new RedisSessionStore(store), reconnectTimeout: 5000, pingInterval: 200, pingTimeout: 2000, ...opts });
   io.on('connection', (socket) => {
     if (socket.recovered) return;
     const { rooms, data } = socket.handshake.auth as { rooms?: string[]; data?: unknown };
@@ -116,7 +118,7 @@ export async function startLocalNode(rig: Rig, redis: RedisServer, kind: Adapter
   const flushed = async (): Promise<void> => {
     // setImmediate: the records batched this tick are sent first
     await new Promise((resolve) => setImmediate(resolve));
-    await storeClient.ping();
+    await (store as { ping(): Promise<unknown> }).ping();
   };
   return { io, port: (server.address() as AddressInfo).port, storeClient, flushed };
 }

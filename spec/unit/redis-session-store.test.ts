@@ -1,7 +1,8 @@
-// The shared session store's data: records and log entries as Redis strings, and the restore plan.
+// The shared session store: records and log entries as Redis strings, the restore plan, bounded fire-and-forget writes.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { decodeEntry, decodeRecord, encodeEntry, encodeRecord } from '../../lib/store/log-codec';
+import { RedisSessionStore } from '../../lib/store/redis-session-store';
 import { planRestore, targets, type RestoreInput } from '../../lib/store/restore-plan';
 import type { LogEntry, LogTarget, SessionRecord } from '../../lib/store/session-store';
 
@@ -102,6 +103,110 @@ describe('restore plan', () => {
   test("other nodes' packets older than the margin before the client's last one are not replayed", () => {
     const own = [o(1, 1000, 'a.1', 'a1')];
     const b = [o(1, 800, 'b.1', 'old'), o(2, 950, 'b.2', 'recent')];
-    assert.deepEqual(plan({ own, seen: 1, others: new Map([['b', b]]) }), ['recent']);
+    assert.deepEqual(plan({ own, seen: 1, others: new Map([['b', b]]), record: { ...RECORD, sinceTime: 0 } }), ['recent']);
+  });
+
+  test('nor what other nodes sent before the session arrived on its node (a previous restore dealt with it)', () => {
+    const own = [d(1, 1000, 's1', 'b1')];
+    const a = [o(4, 990, 'a.4', 'a4'), o(5, 1005, 'a.5', 'a5')];
+    assert.deepEqual(plan({ own, seen: 1, others: new Map([['a', a]]), record: { ...RECORD, sinceTime: 1000 } }), ['a5']);
+    assert.equal(plan({ own, seen: 1, others: new Map([['a', [{ kind: 'u', offset: 1, time: 950 }]]]), record: { ...RECORD, sinceTime: 0 } }), 'unknownOrigin');
+    assert.deepEqual(plan({ own, seen: 1, others: new Map([['a', [{ kind: 'u', offset: 1, time: 950 }]]]), record: { ...RECORD, sinceTime: 999 } }), []);
+  });
+});
+
+/** A node-redis-shaped client that records commands; replies as `reply` says. */
+class FakeNodeRedis {
+  isReady = true;
+  readonly sent: string[][] = [];
+  reply: () => Promise<unknown> = () => Promise.resolve(1);
+  sendCommand(args: string[]): Promise<unknown> {
+    this.sent.push(args);
+    return this.reply();
+  }
+  duplicate(): unknown {
+    return { on() {}, connect: () => Promise.resolve(), subscribe: () => Promise.resolve(), close: () => Promise.resolve() };
+  }
+}
+
+function storeOn(client: object, opts: ConstructorParameters<typeof RedisSessionStore>[1] = {}): { store: RedisSessionStore; warnings: unknown[] } {
+  const warnings: unknown[] = [];
+  const log = { error() {}, warn: (obj: unknown) => warnings.push(obj), info() {}, debug() {}, trace() {}, child: () => log };
+  const store = new RedisSessionStore(client as never, opts);
+  store.open({ epoch: 'aaaaaaaa', ttl: 6000, reconnectTimeout: 1000, log, onTakeover() {}, records: () => [RECORD] });
+  return { store, warnings };
+}
+
+const ENTRY: LogEntry = { kind: 'd', offset: 1, time: 1, sid: 's1', messages: ['2["x"]'] };
+
+describe('RedisSessionStore writes', () => {
+  test('drops writes while the client is not ready, warns once, and rewrites the records once it is back', async () => {
+    const client = new FakeNodeRedis();
+    const { store, warnings } = storeOn(client);
+    client.isReady = false;
+    client.sent.length = 0;
+    store.append(ENTRY);
+    store.append({ ...ENTRY, offset: 2 });
+    assert.equal(client.sent.length, 0);
+    // the first entry's XADD and its log's PEXPIRE, the second's XADD
+    assert.equal(store.droppedWrites, 3);
+    assert.equal(warnings.length, 1);
+    client.isReady = true;
+    store.refresh();
+    assert.ok(client.sent.some((args) => args[0] === 'HSET' && args[2] === 'p1'), 'records rewritten');
+    await store.close();
+  });
+
+  test('drops writes over maxPendingWrites, and takes them again once answers come', async () => {
+    const client = new FakeNodeRedis();
+    const answers: Array<() => void> = [];
+    client.reply = () => new Promise((resolve) => answers.push(() => resolve(1)));
+    const { store } = storeOn(client, { maxPendingWrites: 7 });
+    // open() refreshed: five writes pending
+    store.append(ENTRY);
+    store.append({ ...ENTRY, offset: 2 });
+    store.append({ ...ENTRY, offset: 3 });
+    assert.equal(store.droppedWrites, 2, 'XADD 1 and its PEXPIRE fit, the rest is dropped');
+    for (const answer of answers.splice(0)) answer();
+    await new Promise((resolve) => setImmediate(resolve));
+    store.append({ ...ENTRY, offset: 4 });
+    assert.equal(store.droppedWrites, 2);
+    await store.close();
+  });
+
+  test('never throws, never rejects: a client that throws or rejects costs a dropped write', async () => {
+    const client = new FakeNodeRedis();
+    const { store } = storeOn(client);
+    client.sendCommand = () => {
+      throw new Error('closed');
+    };
+    assert.doesNotThrow(() => store.append(ENTRY));
+    client.sendCommand = () => Promise.reject(new Error('connection lost'));
+    store.append({ ...ENTRY, offset: 2 });
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.ok(store.droppedWrites >= 2);
+    assert.deepEqual(await store.fetch('p1', 'aaaaaaab.1'), { ok: false, reason: 'unreachable' });
+    await store.close();
+  });
+
+  test('an ioredis client goes through call(), not its internal sendCommand', async () => {
+    const calls: unknown[][] = [];
+    const client = {
+      status: 'ready',
+      call: (...args: unknown[]) => {
+        calls.push(args);
+        return Promise.resolve(1);
+      },
+      sendCommand: () => assert.fail('sendCommand used on ioredis'),
+      duplicate: () => ({ on() {}, subscribe: () => Promise.resolve(), quit: () => Promise.resolve(), disconnect() {}, status: 'ready' }),
+    };
+    const { store } = storeOn(client);
+    store.append(ENTRY);
+    assert.ok(calls.some((args) => args[0] === 'XADD' && args[1] === 'esio:l:aaaaaaaa' && args.includes('1-0')));
+    await store.close();
+  });
+
+  test('refuses a client of neither library', () => {
+    assert.throws(() => new RedisSessionStore({} as never), TypeError);
   });
 });
