@@ -1,4 +1,4 @@
-// `node --import tsx bench/recovery-cost.ts [--n=10000] [--payload=100]`
+// `node --import tsx bench/recovery-cost.ts [--n=10000] [--payload=100] [--reps=3]`
 // What recovery across nodes costs per message: the Redis commands and bytes a RedisSessionStore adds per
 // broadcast (origin node and receiving node) and per direct emit, and the CPU per message with and without
 // it. Two nodes of ours in this process over @socket.io/redis-adapter on a private redis-server, one
@@ -20,6 +20,7 @@ const arg = (name: string, fallback: number): number => {
 };
 const N = arg('n', 10000);
 const PAYLOAD = 'x'.repeat(arg('payload', 100));
+const REPS = arg('reps', 3);
 const BATCH = 200;
 
 interface Node {
@@ -117,17 +118,20 @@ async function scenario(url: string, probe: RedisClient, withStore: boolean): Pr
   return { broadcast, direct };
 }
 
-function perMessage(without: Run, withStore: Run): Record<string, string> {
+const median = (values: number[]): number => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)];
+
+/** The medians over the repetitions of (with store) − (without store), per message. */
+function perMessage(without: Run[], withStore: Run[]): Record<string, string> {
   const commands: string[] = [];
-  for (const [name, calls] of withStore.calls) {
-    const extra = (calls - (without.calls.get(name) ?? 0)) / N;
+  for (const name of withStore[0].calls.keys()) {
+    const extra = median(withStore.map((run, i) => (run.calls.get(name) ?? 0) - (without[i].calls.get(name) ?? 0))) / N;
     if (Math.abs(extra) >= 0.01) commands.push(`${name} ${extra.toFixed(2)}`);
   }
   return {
     'Redis commands added per message': commands.join(', ') || 'none',
-    'bytes to Redis added per message': ((withStore.bytesIn - without.bytesIn) / N).toFixed(0),
-    'CPU µs per message without store': (without.cpuUs / N).toFixed(1),
-    'CPU µs per message with store': (withStore.cpuUs / N).toFixed(1),
+    'bytes to Redis added per message': (median(withStore.map((run, i) => run.bytesIn - without[i].bytesIn)) / N).toFixed(0),
+    'CPU µs per message without store': (median(without.map((run) => run.cpuUs)) / N).toFixed(1),
+    'CPU µs per message with store': (median(withStore.map((run) => run.cpuUs)) / N).toFixed(1),
   };
 }
 
@@ -135,13 +139,18 @@ async function main(): Promise<void> {
   const redis = await startBenchRedis(undefined, { enabled: false, warning: undefined });
   const probe = await redisClient(redis.url);
   try {
-    const without = await scenario(redis.url, probe, false);
-    const withStore = await scenario(redis.url, probe, true);
-    console.log(`recovery across nodes: ${N} messages of ${PAYLOAD.length} bytes, 2 nodes in one process (CPU is the whole process: both nodes and both clients)`);
+    const without: Array<{ broadcast: Run; direct: Run }> = [];
+    const withStore: Array<{ broadcast: Run; direct: Run }> = [];
+    // alternated, so that a slower stretch of the machine weighs on both
+    for (let rep = 0; rep < REPS; rep++) {
+      without.push(await scenario(redis.url, probe, false));
+      withStore.push(await scenario(redis.url, probe, true));
+    }
+    console.log(`recovery across nodes: ${N} messages of ${PAYLOAD.length} bytes, median of ${REPS} runs each, 2 nodes in one process (CPU is the whole process: both nodes and both clients)`);
     console.log('\nbroadcast from node A to room r (1 client on A, 1 on B):');
-    console.table(perMessage(without.broadcast, withStore.broadcast));
+    console.table(perMessage(without.map((r) => r.broadcast), withStore.map((r) => r.broadcast)));
     console.log('\ndirect socket.emit on node A:');
-    console.table(perMessage(without.direct, withStore.direct));
+    console.table(perMessage(without.map((r) => r.direct), withStore.map((r) => r.direct)));
   } finally {
     await probe.close();
     await redis.stop();

@@ -16,7 +16,7 @@ import { EngineSocket, type SessionHost } from './session';
 import { sharedTimerWheel, type TimerWheel } from '../util/timer-wheel';
 import { serializeCookie } from './cookie';
 import { Admission } from './admission';
-import { WebSocketTransport } from './websocket';
+import { WebSocketTransport, type WebSocketTransportOptions } from './websocket';
 
 /** Passed with every `connection_error`: what was refused and why. */
 export interface ConnectionErrorEvent {
@@ -75,6 +75,8 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
   readonly metrics: Partial<Record<ErrorCode, number>> = {};
   /** Drives every session's heartbeat and upgrade timeout (one Node timer, shared with other servers). */
   readonly wheel: TimerWheel;
+  /** Options of every WebSocket transport: [binary as binary, binary as base64 text (`b64`)]. */
+  private readonly wsTransportOptions: readonly [WebSocketTransportOptions, WebSocketTransportOptions];
 
   constructor(opts: ResolvedEngineOptions) {
     super();
@@ -82,6 +84,13 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
     this.log = opts.logger;
     this.origins = new OriginPolicy(opts.origins);
     this.admission = new Admission(opts);
+    // a refused message is logged for the session its transport carries (or was probed for)
+    const onPayloadTooLarge = (size: number | string, limit: number, transport: WebSocketTransport): void => {
+      const session = transport.handler instanceof EngineSocket ? transport.handler : undefined;
+      this.logTooLarge(session?.id, session?.request, size, limit);
+    };
+    const transportOptions = (base64: boolean): WebSocketTransportOptions => Object.freeze({ maxHttpBufferSize: opts.maxHttpBufferSize, base64, onPayloadTooLarge });
+    this.wsTransportOptions = [transportOptions(false), transportOptions(true)];
     this.wheel = sharedTimerWheel(Math.min(opts.pingInterval, opts.pingTimeout, opts.upgradeTimeout));
     const wsOptions: ServerOptions & { closeTimeout?: number; maxFragments?: number } = {
       noServer: true,
@@ -195,13 +204,9 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
   }
 
   private onWebSocket(req: IncomingMessage, raw: Duplex, ws: WebSocket, query: URLSearchParams, session: EngineSocket | undefined): void {
-    // a WebSocket-first session gets its id now, so that the transport's log lines can carry it
     const id = session ? session.id : generateId();
-    const transport = new WebSocketTransport(ws, raw, {
-      maxHttpBufferSize: this.opts.maxHttpBufferSize,
-      base64: query.get('b64') !== null,
-      onPayloadTooLarge: (size, limit) => this.logTooLarge(id, req, size, limit),
-    });
+    // shared options (text or base64 binary): an open WebSocket holds no options object or closure of its own
+    const transport = new WebSocketTransport(ws, raw, this.wsTransportOptions[query.get('b64') !== null ? 1 : 0]);
     if (session) {
       if (!session.canUpgrade()) {
         transport.close();
@@ -412,9 +417,9 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
     this.log.warn({ code: 'ERR_UPGRADE_REFUSED', sid, remoteAddress: remoteAddressOf(req), transport: current }, 'upgrade refused');
   }
 
-  private logTooLarge(sid: string, req: IncomingMessage, size: number | string, limit: number): void {
+  private logTooLarge(sid: string | undefined, req: IncomingMessage | undefined, size: number | string, limit: number): void {
     this.count('ERR_PAYLOAD_TOO_LARGE');
-    this.log.warn({ code: 'ERR_PAYLOAD_TOO_LARGE', sid, remoteAddress: remoteAddressOf(req), size, limit }, 'payload too large');
+    this.log.warn({ code: 'ERR_PAYLOAD_TOO_LARGE', sid, remoteAddress: req && remoteAddressOf(req), size, limit }, 'payload too large');
   }
 
   /** Closes every session; new handshakes are refused from now on. */

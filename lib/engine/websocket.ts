@@ -17,8 +17,8 @@ export interface WebSocketTransportOptions {
   readonly maxHttpBufferSize: number;
   /** The client asked for binary as base64 text (`b64=1`). */
   readonly base64: boolean;
-  /** Called when a message is refused for its size (for the log line). */
-  readonly onPayloadTooLarge: (size: number | string, limit: number) => void;
+  /** Called when a message is refused for its size (for the log line); one function for every transport. */
+  readonly onPayloadTooLarge: (size: number | string, limit: number, transport: WebSocketTransport) => void;
 }
 
 type WsWithOwner = WebSocket & { [kOwner]?: WebSocketTransport };
@@ -95,7 +95,7 @@ export class WebSocketTransport extends Transport {
     const { code } = err;
     if (code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' || code === 'WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH') {
       // the frame header announced (or inflating reached) more than the limit: refused before the payload
-      this.opts.onPayloadTooLarge(refusedMessageSize(this.ws, this.opts.maxHttpBufferSize), this.opts.maxHttpBufferSize);
+      this.opts.onPayloadTooLarge(refusedMessageSize(this.ws, this.opts.maxHttpBufferSize), this.opts.maxHttpBufferSize, this);
     } else if (typeof code === 'string' && code.startsWith('WS_ERR_')) {
       // ws refused a frame (bad UTF-8, opcode, mask or RSV bit, too many fragments) and has already sent
       // its close code (1002, 1007, 1008): the peer broke the protocol, a refusal to log and count
@@ -273,7 +273,7 @@ function buildFrame(packet: EnginePacket, supportsBinary: boolean): Buffer {
   const offset = headerLength(data.length);
   const frame = Buffer.allocUnsafe(offset + data.length);
   writeHeader(frame, OPCODE_BINARY, data.length);
-  data.copy(frame, offset);
+  frame.set(data, offset);
   return frame;
 }
 

@@ -94,13 +94,15 @@ function removeNamedListener(emitter: Duplex | ServerResponse, event: string, na
  * parser stops reading the socket and leaves the server's connection list, so headersTimeout,
  * requestTimeout, keepAliveTimeout and closeIdleConnections() no longer apply to it.
  */
-export function detachFromHttpServer(req: IncomingMessage, res: ServerResponse, socket: Duplex): void {
+export function detachFromHttpServer(_req: IncomingMessage, res: ServerResponse, socket: Duplex): void {
   for (const [event, name] of HTTP_SOCKET_LISTENERS) removeNamedListener(socket, event, name);
   const parser = (socket as ParsedSocket).parser;
   if (parser) {
     const { freeParser } = loadHttpCommon();
     if (freeParser) {
-      freeParser(parser, req, socket);
+      // no `req`: Node would add `req.parser = null`, a new property on a request whose hidden class
+      // Express already made its own (setPrototypeOf), i.e. one more map and descriptor copy per upgrade
+      freeParser(parser, undefined, socket);
     } else {
       if (parser._consumed) parser.unconsume?.();
       parser.remove?.();

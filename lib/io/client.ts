@@ -35,8 +35,8 @@ export class Client {
   private readonly host: ClientHost;
   private readonly decoder: Decoder;
   private readonly log: Logger;
-  /** Namespaces whose CONNECT is being processed (middleware running). */
-  private readonly pending = new Set<string>();
+  /** Namespaces whose CONNECT is being processed (middleware running); undefined when none, so an idle connection keeps no empty Set. */
+  private pending: Set<string> | undefined = undefined;
   /** Until the first namespace is joined: an entry of the shared timer wheel, no Node timer of its own. */
   private connectTimer: WheelTimer<Client> | undefined;
   /** Whether onEngineDrain listens to the connection (see watchDrain). */
@@ -73,11 +73,11 @@ export class Client {
 
   private onDecoded(packet: Packet): void {
     if (packet.type === PacketType.CONNECT) {
-      if (this.nsps.has(packet.nsp) || this.pending.has(packet.nsp)) {
+      if (this.nsps.has(packet.nsp) || this.pending?.has(packet.nsp)) {
         this.onProtocolError('second CONNECT for one namespace');
         return;
       }
-      this.pending.add(packet.nsp);
+      (this.pending ??= new Set()).add(packet.nsp);
       this.host.connectToNamespace(this, packet.nsp, (packet.data as Record<string, unknown> | undefined) ?? {});
       return;
     }
@@ -94,9 +94,14 @@ export class Client {
     socket.onPacket(packet);
   }
 
+  /** `name`'s CONNECT is answered: no longer pending. */
+  private settle(name: string): void {
+    if (this.pending?.delete(name) && this.pending.size === 0) this.pending = undefined;
+  }
+
   /** @internal the namespace's middleware finished (accepted or refused) */
   connectDone(name: string, socket: Socket | undefined): void {
-    this.pending.delete(name);
+    this.settle(name);
     if (!socket) return;
     this.sockets.set(socket.id, socket);
     this.nsps.set(name, socket);
@@ -108,7 +113,7 @@ export class Client {
 
   /** @internal refuses a CONNECT to a namespace that does not exist */
   refuseNamespace(name: string, message: string, data?: unknown): void {
-    this.pending.delete(name);
+    this.settle(name);
     const payload: Record<string, unknown> = { message };
     if (data !== undefined) payload.data = data;
     this.sendPacket({ type: PacketType.CONNECT_ERROR, nsp: name, data: payload });

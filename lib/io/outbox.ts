@@ -112,10 +112,9 @@ export class Outbox {
       const mark = log && log.length > 0 ? log.markAt(0) : 0;
       if (log && mark !== 0 && mark <= written) {
         const record = log.recordAt(0);
-        const after = log.afterAt(0);
-        log.shift();
         if (record.ackId !== undefined) this.loseAnswer(record.ackId);
-        else this.lostThrough = Math.max(this.lostThrough, record.offset ?? after + 0.5);
+        else this.lostThrough = Math.max(this.lostThrough, record.offset ?? log.afterAt(0) + 0.5);
+        log.shift();
         continue;
       }
       const first = this.unanswered?.values().next().value;
@@ -149,12 +148,11 @@ export class Outbox {
       const written = log.markAt(0);
       if (written === 0 || written > mark) break;
       const record = log.recordAt(0);
-      const after = log.afterAt(0);
-      log.shift();
       if (record.ackId !== undefined && this.pending.has(record.ackId)) {
-        (this.unanswered ??= new Map()).set(record.ackId, { record, after });
+        (this.unanswered ??= new Map()).set(record.ackId, { record, after: log.afterAt(0) });
         this.unansweredBytes += record.bytes;
       }
+      log.shift();
     }
     if (log.length === 0) this.log = undefined;
   }

@@ -1,5 +1,4 @@
-// Recovery across nodes: session records and the delivery log written to a shared store as they happen,
-// and a session of another node (dead, or left by its client) restored here with what its client missed.
+// Recovery across nodes: records and the delivery log written to a shared store, other nodes' sessions restored here.
 import type { Adapter, BroadcastOptions } from '../adapter/adapter';
 import { PacketType, type Codec, type EncodedPacket, type Packet } from '../codec/types';
 import type { Logger } from '../logger';
@@ -189,10 +188,16 @@ export class SharedSessions {
     const pid = auth.pid as string;
     const offset = typeof auth.offset === 'string' ? auth.offset : undefined;
     const { pid: _pid, offset: _offset, ...rest } = auth;
-    this.store.fetch(pid, offset).then(
-      (found) => this.finishRemote(client, nspName, pid, rest, found),
-      () => this.finishRemote(client, nspName, pid, rest, { ok: false, reason: 'unreachable' }),
-    );
+    this.store
+      .fetch(pid, offset)
+      .then(
+        (found) => this.finishRemote(client, nspName, pid, rest, found),
+        () => this.finishRemote(client, nspName, pid, rest, { ok: false, reason: 'unreachable' }),
+      )
+      .catch((err: unknown) => {
+        // our bug (a stored packet the codec refuses…): the client is left to its connect timeout
+        this.opts.log.error({ err, nsp: nspName }, 'recovery across nodes threw');
+      });
     return true;
   }
 
@@ -209,7 +214,7 @@ export class SharedSessions {
       this.store.takeover(found.epoch, pid);
       return;
     }
-    const reason = found.ok ? 'claimed' : found.reason;
+    const reason = !found.ok ? found.reason : found.record.nsp !== nspName ? 'unknownSession' : 'claimed';
     if (reason === 'unknownSession') this.opts.metrics.unknownSession++;
     else this.opts.metrics.gap++;
     this.opts.log.info({ outcome: reason, nsp: nspName }, 'recovery across nodes failed');

@@ -27,12 +27,12 @@ export interface PacketMeta {
 export class TrackingEncoder implements Encoder {
   private readonly inner: Encoder;
   private readonly offsets: Offsets;
-  private readonly metas: WeakMap<EncodedPacket, PacketMeta>;
+  private readonly metas: MetaMemory;
   private readonly stamps: boolean;
   /** Told of every broadcast this encoder stamps (a shared session store logs it). */
   recorder: { stamped(packet: Packet, messages: EncodedPacket, offset: number): void } | undefined;
 
-  constructor(inner: Encoder, offsets: Offsets, stamps = false, metas = new WeakMap<EncodedPacket, PacketMeta>()) {
+  constructor(inner: Encoder, offsets: Offsets, stamps = false, metas = new MetaMemory()) {
     this.inner = inner;
     this.offsets = offsets;
     this.stamps = stamps;
@@ -54,7 +54,7 @@ export class TrackingEncoder implements Encoder {
   /** Encodes, and remembers the meta for describe(): adapters hand only the encoded array back. */
   encode(packet: Packet): EncodedPacket {
     const meta = this.encodeMeta(packet);
-    this.metas.set(meta.messages, meta);
+    this.metas.remember(meta);
     return meta.messages;
   }
 
@@ -72,12 +72,10 @@ export class TrackingEncoder implements Encoder {
 
   /** The meta of something this encoder produced (or, for foreign arrays, what can be known). */
   describe(encoded: EncodedPacket): PacketMeta {
-    let meta = this.metas.get(encoded);
-    if (!meta) {
-      meta = toMeta(encoded, undefined, undefined, true);
-      this.metas.set(encoded, meta);
-    }
-    return meta;
+    const { metas } = this;
+    // a broadcast asks once per recipient, in a row: the last answer first, the WeakMap after
+    if (encoded === metas.lastEncoded) return metas.lastMeta as PacketMeta;
+    return metas.get(encoded) ?? metas.remember(toMeta(encoded, undefined, undefined, true));
   }
 
   private describePacket(packet: Packet, encoded: EncodedPacket): PacketMeta {
@@ -86,6 +84,29 @@ export class TrackingEncoder implements Encoder {
     let offset: number | undefined;
     if (event && packet.id === undefined && Array.isArray(packet.data)) offset = this.offsets.parse(packet.data[packet.data.length - 1]);
     return toMeta(encoded, offset, event ? packet.id : undefined, event || isAck);
+  }
+}
+
+/** Metas by encoded array, shared by an encoder and its withOffsets() view; the last one also kept at hand. */
+class MetaMemory {
+  private readonly metas = new WeakMap<EncodedPacket, PacketMeta>();
+  lastEncoded: EncodedPacket | undefined = undefined;
+  lastMeta: PacketMeta | undefined = undefined;
+
+  get(encoded: EncodedPacket): PacketMeta | undefined {
+    const meta = this.metas.get(encoded);
+    if (meta) {
+      this.lastEncoded = encoded;
+      this.lastMeta = meta;
+    }
+    return meta;
+  }
+
+  remember(meta: PacketMeta): PacketMeta {
+    this.metas.set(meta.messages, meta);
+    this.lastEncoded = meta.messages;
+    this.lastMeta = meta;
+    return meta;
   }
 }
 

@@ -1,6 +1,6 @@
 // The user's Redis client, node-redis (v4/v5) or ioredis, seen as raw commands and one subscription.
 
-/** The slice of a node-redis or ioredis client the session store uses; the store never creates a client. */
+/** The slice of a node-redis or ioredis client the session store uses (it only adds a duplicate, to subscribe). */
 export interface RedisClientLike {
   /** node-redis: `sendCommand(args)` (ioredis has an internal one of another shape: `call` tells them apart) */
   sendCommand?(...args: never[]): unknown;

@@ -56,6 +56,9 @@ export class RedisSessionStore implements SharedSessionStore {
   /** Writes were dropped (Redis away, too many pending): records are rewritten once it answers again. */
   private resync = false;
   private logHasTtl = false;
+  /** Log entries of this tick, flattened: stream id, field count, fields… */
+  private readonly batch: string[] = [];
+  private flushing: NodeJS.Immediate | undefined;
   private readonly onWritten = (): void => {
     this.pending.shift();
   };
@@ -107,6 +110,10 @@ export class RedisSessionStore implements SharedSessionStore {
   }
 
   async close(): Promise<void> {
+    if (this.flushing) {
+      clearImmediate(this.flushing);
+      this.flushLog();
+    }
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     await this.link.close();
@@ -177,11 +184,25 @@ export class RedisSessionStore implements SharedSessionStore {
     this.write(['HDEL', this.key('s', this.node.epoch), ...pids]);
   }
 
+  /** Queues one log entry; the tick's entries go out together at its end, as one command. */
   append(entry: LogEntry): void {
+    if (!this.node) return;
+    const fields = encodeEntry(entry);
+    this.batch.push(`${entry.offset}-0`, String(fields.length));
+    for (const field of fields) this.batch.push(field);
+    this.flushing ??= setImmediate(flushLog, this);
+  }
+
+  /** @internal the tick's entries, in offset order: one EVAL of XADDs (a command per entry costs more than the entry) */
+  flushLog(): void {
+    this.flushing = undefined;
     const node = this.node;
-    if (!node) return;
+    if (!node || this.batch.length === 0) return;
     const key = this.key('l', node.epoch);
-    this.write(['XADD', key, 'MAXLEN', '~', String(this.maxLogLength), `${entry.offset}-0`, ...encodeEntry(entry)]);
+    const args = ['EVAL', APPEND_SCRIPT, '1', key, String(this.maxLogLength)];
+    for (const arg of this.batch) args.push(arg);
+    this.batch.length = 0;
+    this.write(args);
     if (!this.logHasTtl) {
       this.logHasTtl = true;
       this.write(['PEXPIRE', key, String(node.ttl)]);
@@ -279,6 +300,19 @@ export class RedisSessionStore implements SharedSessionStore {
     const [epoch, pid] = message.split(' ');
     if (epoch === this.node?.epoch && pid) this.node.onTakeover(pid);
   }
+}
+
+/** XADDs of several entries: KEYS[1] the log, ARGV[1] its MAXLEN, then per entry its id, field count and fields. */
+const APPEND_SCRIPT = `local i = 2
+while i <= #ARGV do
+  local n = tonumber(ARGV[i + 1])
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], ARGV[i], unpack(ARGV, i + 2, i + 1 + n))
+  i = i + 2 + n
+end
+return 1`;
+
+function flushLog(store: RedisSessionStore): void {
+  store.flushLog();
 }
 
 function onRefresh(store: RedisSessionStore): void {

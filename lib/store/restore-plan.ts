@@ -64,14 +64,25 @@ export function planRestore(input: RestoreInput): RemoteRestore {
   // the restore that brought it here dealt with it
   const floor = Math.max(start, record.sinceTime);
   const originated = new Map<string, LogEntry & { kind: 'o' }>();
+  const relayed: Array<LogEntry & { kind: 'r' }> = [];
   for (const entries of input.others.values()) {
     if (!contiguous(entries)) return { ok: false, reason: 'lostWrite' };
     for (const entry of entries) {
-      if (entry.time < start) continue;
-      // an official node's (or an emitter's) broadcast: no node can tell whom it was for
-      if (entry.kind === 'u' && entry.time >= floor) return { ok: false, reason: 'unknownOrigin' };
+      // every entry read resolves references (an origin logs a packet a little before others deliver it)
       if (entry.kind === 'o') originated.set(key(entry.id, entry.target.nsp), entry);
+      if (entry.time < floor) continue;
+      // an official node's (or an emitter's) broadcast: no node can tell whom it was for
+      if (entry.kind === 'u') return { ok: false, reason: 'unknownOrigin' };
+      if (entry.kind === 'r' && entry.nsp === record.nsp) relayed.push(entry);
     }
+  }
+  const own0 = new Set<string>();
+  for (const entry of own) if (entry.kind === 'o') own0.add(key(entry.id, entry.target.nsp));
+  // a broadcast other nodes delivered whose origin never logged it (it died between publishing and
+  // logging): it may have been for this session, and nobody has its bytes
+  for (const entry of relayed) {
+    const k = key(entry.id, entry.nsp);
+    if (!originated.has(k) && !own0.has(k)) return { ok: false, reason: 'lostWrite' };
   }
   const delivered = new Set<string>();
   for (const entry of own) if (entry.kind === 'r') delivered.add(key(entry.id, entry.nsp));

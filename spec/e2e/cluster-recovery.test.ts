@@ -32,6 +32,8 @@ interface SetupOptions {
   reconnectTimeout?: number;
   /** Node B's store on an ioredis client rather than node-redis. */
   library?: RedisLibrary;
+  /** Node A's store on an ioredis client (its takeover subscription too). */
+  libraryOfA?: RedisLibrary;
   /** A third node, C, in this process. */
   third?: boolean;
   /** A's store reaches Redis through a proxy the test can cut. */
@@ -39,11 +41,12 @@ interface SetupOptions {
 }
 
 /** A (child process) and B (here) on one Redis, a client of A through the proxy in room r1, with data. */
-async function setup(t: TestContext, kind: AdapterKind, transports: Transports, { reconnectTimeout = 5000, storeProxy: wantsStoreProxy = false, library, third = false }: SetupOptions = {}): Promise<Setup> {
+async function setup(t: TestContext, kind: AdapterKind, transports: Transports, { reconnectTimeout = 5000, storeProxy: wantsStoreProxy = false, library, libraryOfA, third = false }: SetupOptions = {}): Promise<Setup> {
   const { rig, redis } = await redisRig(t);
   const storeProxy = wantsStoreProxy ? await startProxy(t, redis.port) : undefined;
   const env: Record<string, string> = { RECONNECT_TIMEOUT: String(reconnectTimeout) };
   if (storeProxy) env.STORE_URL = `redis://127.0.0.1:${storeProxy.port}`;
+  if (libraryOfA) env.STORE_LIBRARY = libraryOfA;
   const a = await forkNode(rig, redis, kind, env);
   const b = await startLocalNode(rig, redis, kind, { reconnectTimeout }, library);
   const c = third ? await startLocalNode(rig, redis, kind, { reconnectTimeout }) : undefined;
@@ -212,9 +215,9 @@ for (const [kind, title] of KINDS) {
       assert.deepEqual(s.news, ['a1', 'a2', 'a3', 'b1']);
     });
 
-    for (const cut of ['drop', 'halfOpen'] as const) {
-      test(`a client that leaves a live node (${cut}) resumes on another, which takes the session over`, { timeout: 30000 }, async (t) => {
-        const s = await setup(t, kind, ['websocket']);
+    for (const [cut, libraryOfA] of [['drop', 'node-redis'], ['halfOpen', 'node-redis'], ['drop', 'ioredis']] as const) {
+      test(`a client that leaves a live node (${cut}, its store on ${libraryOfA}) resumes on another, which takes the session over`, { timeout: 30000 }, async (t) => {
+        const s = await setup(t, kind, ['websocket'], { libraryOfA });
         const id = s.client.id as string;
         await sendUnseen(s);
         const left = leavesA(s.a);
@@ -259,6 +262,7 @@ for (const [kind, title] of KINDS) {
       const storeProxy = s.storeProxy as TcpProxy;
       const id = s.client.id as string;
       storeProxy.cut();
+      await s.a.run({ type: 'storeDown', noFlush: true });
       // local delivery goes on: what A emits reaches its client at once
       const a2 = once(s.client, 'news');
       await s.a.run({ type: 'room', room: 'r1', ev: 'news', args: ['a2'], noFlush: true });

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { createAdapter as createRedisAdapter } from '@socket.io/redis-adapter';
 import { createAdapter as createStreamsAdapter } from '@socket.io/redis-streams-adapter';
+import { Redis } from 'ioredis';
 import { createClient } from 'redis';
 import { RedisSessionStore, socketio, type AdapterConstructor } from '../../lib/index';
 
@@ -14,7 +15,7 @@ process.on('disconnect', () => process.exit(0));
 
 export interface NodeCommand {
   seq: number;
-  type: 'room' | 'direct' | 'close' | 'flush';
+  type: 'room' | 'direct' | 'close' | 'flush' | 'storeDown';
   /** Answer without waiting for the store's writes (its link to Redis is cut). */
   noFlush?: boolean;
   room?: string;
@@ -30,11 +31,19 @@ async function client(url: string, reconnect = false): Promise<ReturnType<typeof
   return c;
 }
 
+async function ioredis(url: string): Promise<Redis> {
+  const c = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  c.on('error', () => {});
+  await c.connect();
+  return c;
+}
+
 async function main(): Promise<void> {
   const url = process.env.REDIS_URL as string;
   const kind = process.env.ADAPTER ?? 'redis';
   // the store's link to Redis may go through a proxy the test cuts and heals: it reconnects by itself
-  const storeClient = await client(process.env.STORE_URL ?? url, true);
+  const storeUrl = process.env.STORE_URL ?? url;
+  const storeClient = process.env.STORE_LIBRARY === 'ioredis' ? await ioredis(storeUrl) : await client(storeUrl, true);
   let adapter: AdapterConstructor;
   if (kind === 'streams') adapter = createStreamsAdapter(await client(url));
   else adapter = createRedisAdapter(await client(url), await client(url));
@@ -59,15 +68,26 @@ async function main(): Promise<void> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   process.on('message', (command: NodeCommand) => {
     void (async () => {
-      if (command.type === 'room') io.to(command.room as string).emit(command.ev as never, ...((command.args ?? []) as never[]));
+      if (command.type === 'room') {
+        const before = io.offsets.current;
+        io.to(command.room as string).emit(command.ev as never, ...((command.args ?? []) as never[]));
+        // the Streams adapter delivers (and this node logs) only once Redis took the message: wait for its offset
+        for (let i = 0; i < 500 && io.offsets.current === before; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+      }
       if (command.type === 'direct') io.of('/').sockets.get(command.sid as string)?.emit(command.ev as never, ...((command.args ?? []) as never[]));
+      if (command.type === 'storeDown') {
+        // until the store's client knows its link is gone (then the store drops what it would write)
+        for (let i = 0; i < 500 && (storeClient as { isReady?: boolean }).isReady !== false; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      }
       if (command.type === 'close') {
         await io.close();
         server.closeAllConnections();
         server.close();
       }
       // the store's writes went out on this connection before the PING: Redis has them when it answers
-      if (!command.noFlush) await storeClient.ping();
+      // the store sends a tick's log entries at its end: then a PING answers after them
+      await new Promise((resolve) => setImmediate(resolve));
+      if (!command.noFlush) await (storeClient as { ping(): Promise<unknown> }).ping();
       process.send?.({ type: 'done', seq: command.seq });
     })();
   });
