@@ -9,6 +9,7 @@ import {
   type EnginePacket,
 } from '../codec/engine-packet';
 import { answerEmpty, withAnswerHeaders } from './http-answers';
+import { readCompressedPost } from './polling-compressed';
 import { Transport } from './transport';
 
 export interface PollingOptions {
@@ -197,79 +198,20 @@ export class PollingTransport extends Transport {
     this.postChunks = undefined;
   }
 
-  /** A compressed POST, measured after decompression while it is read: a bomb stops at the limit. */
+  /** A compressed POST (rare: engine.io-client never compresses), read by polling-compressed.ts. */
   private readCompressed(req: IncomingMessage, res: ServerResponse, encoding: string): void {
-    const inflate = encoding === 'gzip' ? zlib.createGunzip() : encoding === 'deflate' ? zlib.createInflate() : encoding === 'br' ? zlib.createBrotliDecompress() : undefined;
-    if (!inflate) {
-      this.opts.onUnsupportedEncoding?.(encoding);
-      answerEmpty(res, 415);
-      return;
-    }
-    const limit = this.opts.maxHttpBufferSize;
-    const source = req.pipe(inflate);
     this.postReq = req;
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let compressed = 0;
-    let settled = false;
-    const refuse = (status: number): void => {
-      cleanup();
-      inflate.destroy();
-      answerEmpty(res, status, { Connection: 'close' });
-    };
-    const timer = setTimeout(() => {
-      this.opts.onBodyTimeout(this.opts.bodyTimeout);
-      refuse(408);
-      req.destroy();
-    }, this.opts.bodyTimeout);
-    const onData = (chunk: Buffer): void => {
-      size += chunk.length;
-      if (size > limit) {
-        this.opts.onPayloadTooLarge(size, limit);
-        refuse(413);
-        return;
-      }
-      chunks.push(chunk);
-    };
-    const onCompressedData = (chunk: Buffer): void => {
-      compressed += chunk.length;
-      // empty deflate blocks inflate to nothing: the bytes on the wire are capped too
-      if (compressed > limit && !settled) {
-        this.opts.onPayloadTooLarge(compressed, limit);
-        refuse(413);
-      }
-    };
-    const onInflateError = (): void => {
-      // stays attached after cleanup: zlib may report an error after the request is done with
-      if (settled) return;
-      refuse(400);
-      this.handler.onTransportError(this, 'parse error', 'bad compressed body');
-    };
-    const onEnd = (): void => {
-      cleanup();
-      this.onBody(Buffer.concat(chunks, size).toString('utf8'));
-      answerOk(res);
-    };
-    const onClose = (): void => {
-      // a request read whole closes too (autoDestroy), before the decompressor may be done with its body
-      if (req.complete || settled) return;
-      cleanup();
-      this.handler.onTransportError(this, 'transport error', 'data request connection closed prematurely');
-    };
-    const cleanup = (): void => {
-      settled = true;
-      clearTimeout(timer);
-      source.removeListener('data', onData);
-      source.removeListener('end', onEnd);
-      req.removeListener('data', onCompressedData);
-      req.removeListener('close', onClose);
-      if (this.postReq === req) this.postReq = undefined;
-    };
-    source.on('data', onData);
-    source.on('end', onEnd);
-    inflate.on('error', onInflateError);
-    req.on('data', onCompressedData);
-    req.on('close', onClose);
+    const started = readCompressedPost(req, res, encoding, this.opts, {
+      onBody: (body) => {
+        this.onBody(body);
+        answerOk(res);
+      },
+      onError: (reason, detail) => this.handler.onTransportError(this, reason, detail),
+      onSettled: () => {
+        if (this.postReq === req) this.postReq = undefined;
+      },
+    });
+    if (!started && this.postReq === req) this.postReq = undefined;
   }
 
   /** A POST whose stream an app's body parser consumed: take its `req.body`, or refuse it. */

@@ -190,7 +190,7 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
         refuse(ENGINE_ERROR_MESSAGES[EngineErrorCode.BAD_REQUEST]);
         return;
       }
-      if (ctx.headers) {
+      if (ctx.headers && ctx.headers.length > 0) {
         const extra = ctx.headers;
         this.wss.once('headers', (headers) => headers.push(...extra));
       }

@@ -205,13 +205,14 @@ export class SharedSessions {
     const nsp = this.opts.namespaceOf(nspName);
     if (!nsp || client.conn.readyState !== 'open') return;
     if (found.ok && found.record.nsp === nspName && (await this.claim(found.epoch, pid))) {
+      // the old node (if alive) drops its copy first: the cluster never holds the session twice
+      await this.store.takeover(found.epoch, pid);
       if (client.conn.readyState !== 'open') {
-        // gone during the claim: the session waits where it was for the client's next attempt
+        // gone meanwhile: the session waits where it was for the client's next attempt
         this.store.unclaim(found.epoch, { ...found.record, expiresAt: found.record.expiresAt ?? Date.now() + this.opts.reconnectTimeout });
         return;
       }
       this.adopt(nsp, client, found.record, found.packets, auth);
-      this.store.takeover(found.epoch, pid);
       return;
     }
     const reason = !found.ok ? found.reason : found.record.nsp !== nspName ? 'unknownSession' : 'claimed';

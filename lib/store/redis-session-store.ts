@@ -25,14 +25,17 @@ export interface RedisSessionStoreOptions {
 
 /** Entries read per XREVRANGE while walking a log back. */
 const CHUNK = 256;
+/** ms a restore waits for the old node to drop its copy (it answers within a round trip when alive). */
+const TAKEOVER_WAIT_MS = 1000;
 const OFFSET = /^([0-9a-f]{8})\.([0-9a-z]{1,12})$/;
 
 /**
  * A shared session store on the user's own Redis client (node-redis v4/v5 or ioredis); it creates one
- * more connection, a duplicate, for the takeover channel. Keys: `<prefix>:nodes` (zset of node epochs by
- * last refresh), `<prefix>:s:<epoch>` (hash pid → session record), `<prefix>:l:<epoch>` (stream, one
- * entry per recovery offset the node handed out, id `<offset>-0`). A node's keys live `ttl` ms past its
- * last refresh, so a dead node's sessions vanish after reconnectTimeout plus a margin.
+ * more connection, a duplicate, for its takeover channel (`<prefix>:takeover:<epoch>`). Keys:
+ * `<prefix>:nodes` (zset of node epochs by last refresh), `<prefix>:s:<epoch>` (hash pid → session
+ * record), `<prefix>:l:<epoch>` (stream, one entry per recovery offset the node handed out, id
+ * `<offset>-0`). A node's keys live `ttl` ms past its last refresh, so a dead node's sessions vanish
+ * after reconnectTimeout plus a margin.
  *
  * ```ts
  * socketio({ adapter: createAdapter(pub, sub), sessionStore: new RedisSessionStore(redisClient) })
@@ -56,6 +59,8 @@ export class RedisSessionStore implements SharedSessionStore {
   /** Writes were dropped (Redis away, too many pending): records are rewritten once it answers again. */
   private resync = false;
   private logHasTtl = false;
+  /** Takeovers sent and not answered yet, by pid. */
+  private readonly waiting = new Map<string, () => void>();
   /** Log entries of this tick, flattened: stream id, field count, fields… */
   private readonly batch: string[] = [];
   private flushing: NodeJS.Immediate | undefined;
@@ -105,7 +110,7 @@ export class RedisSessionStore implements SharedSessionStore {
     this.timer = setInterval(onRefresh, this.refreshInterval, this);
     this.timer.unref();
     this.link
-      .subscribe(`${this.prefix}:takeover`, (message) => this.onTakeoverMessage(message), (err) => this.log?.warn({ err: errText(err) }, 'session store subscriber error'))
+      .subscribe(this.channel(node.epoch), (message) => this.onTakeoverMessage(message), (err) => this.log?.warn({ err: errText(err) }, 'session store subscriber error'))
       .catch((err: unknown) => this.log?.warn({ err: errText(err) }, 'session store could not subscribe to takeovers'));
   }
 
@@ -243,9 +248,28 @@ export class RedisSessionStore implements SharedSessionStore {
     this.write(['HSET', this.key('s', epoch), record.pid, encodeRecord(record)]);
   }
 
-  takeover(epoch: string, pid: string): void {
-    // a node that still holds the session (alive, its client came here) drops its copy
-    this.write(['PUBLISH', `${this.prefix}:takeover`, `${epoch} ${pid}`]);
+  async takeover(epoch: string, pid: string): Promise<void> {
+    const own = this.node?.epoch;
+    if (!own) return;
+    let done!: () => void;
+    const answered = new Promise<void>((resolve) => (done = resolve));
+    this.waiting.set(pid, done);
+    const timer = setTimeout(done, TAKEOVER_WAIT_MS);
+    try {
+      // each node listens on its own channel: nobody listening there means the node is gone
+      const listeners = Number(await this.link.send(['PUBLISH', this.channel(epoch), `take ${pid} ${own}`]));
+      if (listeners > 0) await answered;
+    } catch {
+      // Redis away: the old node, if alive, keeps its copy until its own timeout
+    } finally {
+      clearTimeout(timer);
+      this.waiting.delete(pid);
+    }
+  }
+
+  /** The channel node `epoch` hears takeovers (and their answers) on. */
+  private channel(epoch: string): string {
+    return `${this.prefix}:takeover:${epoch}`;
   }
 
   /** A live session of a node that stopped refreshing longer than reconnectTimeout ago (it died). */
@@ -296,9 +320,17 @@ export class RedisSessionStore implements SharedSessionStore {
     return out.reverse();
   }
 
+  /** `take <pid> <from>`: drop the local copy, then answer `done <pid>` on the taker's channel. */
   private onTakeoverMessage(message: string): void {
-    const [epoch, pid] = message.split(' ');
-    if (epoch === this.node?.epoch && pid) this.node.onTakeover(pid);
+    const [verb, pid, from] = message.split(' ');
+    if (!pid) return;
+    if (verb === 'done') {
+      this.waiting.get(pid)?.();
+      return;
+    }
+    if (verb !== 'take' || !from || !this.node) return;
+    this.node.onTakeover(pid);
+    this.write(['PUBLISH', this.channel(from), `done ${pid}`]);
   }
 }
 

@@ -143,8 +143,11 @@ export interface SharedSessionStore extends SessionStore {
   claim(epoch: string, pid: string): Promise<boolean>;
   /** Gives a claimed session back (its client left during the claim), for its client's next attempt. */
   unclaim(epoch: string, record: SessionRecord): void;
-  /** Tells node `epoch` that session `pid` now lives elsewhere: its copy, if any, leaves. */
-  takeover(epoch: string, pid: string): void;
+  /**
+   * Tells node `epoch` that session `pid` now lives elsewhere: its copy, if any, leaves. Resolves once it
+   * has (at once when that node is gone), so that the cluster never lists the session twice; never rejects.
+   */
+  takeover(epoch: string, pid: string): Promise<void>;
 }
 
 /** Whether a store is shared between nodes. */
