@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import type * as http from 'node:http';
 import { describe, test, type TestContext } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import cors from 'cors';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import helmet from 'helmet';
@@ -192,6 +193,25 @@ for (const [version, express] of EXPRESS_VERSIONS) {
         assert.deepEqual(early.answers.map(headersOf), throughApp.answers.map(headersOf));
       });
     }
+
+    test('inflates a gzip POST answered early, and frees the POST slot for the next one', async (t) => {
+      const eio = echoEngine(t);
+      const app = express();
+      const count = counter('/engine.io/');
+      app.use(count.middleware);
+      app.use(eio);
+      const { url } = await listen(t, app);
+      const base = `${url}/engine.io/`;
+      const { sid } = await handshake(base);
+      const path = `${base}?EIO=4&transport=polling&sid=${sid}`;
+      const gz = await request(path, { method: 'POST', headers: { 'content-encoding': 'gzip' }, body: gzipSync('4zipped') });
+      assert.equal(gz.status, 200);
+      assert.equal((await request(path)).body, '4zipped');
+      const plain = await request(path, { method: 'POST', body: '4plain' });
+      assert.equal(plain.status, 200);
+      assert.equal((await request(path)).body, '4plain');
+      assert.equal(count.follow().length, 0);
+    });
 
     test('answers an unknown sid with the same 400 as through the app', async (t) => {
       const answers: Array<readonly [RawResponse, RawResponse]> = [];
