@@ -65,18 +65,9 @@ function strip(value: unknown, out: EncodedPacket | null, depth: number, key: st
 
 function stripContents(value: unknown, out: EncodedPacket | null, depth: number): unknown {
   if (typeof value !== 'object' || value === null) return value;
-  if (isBinary(value)) {
-    if (out === null) return value;
-    out.push(toBuffer(value));
-    return { _placeholder: true, num: out.length - 2 };
-  }
-  if (depth >= MAX_ENCODE_DEPTH) {
-    throw new RangeError(`cannot encode packet data nested deeper than ${MAX_ENCODE_DEPTH} levels (circular?)`);
-  }
-  if (typeof Blob !== 'undefined' && value instanceof Blob) {
-    throw new TypeError('cannot encode a Blob: read it first (Buffer.from(await blob.arrayBuffer()))');
-  }
+  // arrays and plain objects (all of JSON-like data) are neither binary nor Blob: checked first
   if (Array.isArray(value)) {
+    if (depth >= MAX_ENCODE_DEPTH) tooDeep();
     let copy: unknown[] | undefined;
     for (let i = 0; i < value.length; i++) {
       const item: unknown = value[i];
@@ -89,6 +80,18 @@ function stripContents(value: unknown, out: EncodedPacket | null, depth: number)
     }
     return copy ?? value;
   }
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) {
+    if (isBinary(value)) {
+      if (out === null) return value;
+      out.push(toBuffer(value));
+      return { _placeholder: true, num: out.length - 2 };
+    }
+    if (typeof Blob !== 'undefined' && value instanceof Blob) {
+      throw new TypeError('cannot encode a Blob: read it first (Buffer.from(await blob.arrayBuffer()))');
+    }
+  }
+  if (depth >= MAX_ENCODE_DEPTH) tooDeep();
   const obj = value as Record<string, unknown>;
   let copy: Record<string, unknown> | undefined;
   for (const k in obj) {
@@ -99,6 +102,10 @@ function stripContents(value: unknown, out: EncodedPacket | null, depth: number)
     else if (next !== item) copy = copyUpTo(obj, k, next);
   }
   return copy ?? obj;
+}
+
+function tooDeep(): never {
+  throw new RangeError(`cannot encode packet data nested deeper than ${MAX_ENCODE_DEPTH} levels (circular?)`);
 }
 
 /** The own enumerable entries of `obj` before `key`, then `key: next`. */

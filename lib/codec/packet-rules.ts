@@ -106,5 +106,15 @@ function checkEventPayload(data: unknown, limits: ResolvedDecodeLimits): void {
   const name: unknown = data[0];
   if (typeof name !== 'string') refuse('event name must be a string');
   if (name.length > limits.maxEventNameLength) refuse('event name longer than maxEventNameLength');
-  if (RESERVED_EVENTS.has(name)) refuse('reserved event name');
+  if (isReservedEvent(name)) refuse('reserved event name');
+}
+
+/** RESERVED_EVENTS by name length: a peer's event name is compared with at most two, never hashed. */
+const RESERVED_BY_LENGTH: Array<readonly string[] | undefined> = [];
+for (const name of RESERVED_EVENTS) ((RESERVED_BY_LENGTH[name.length] ??= []) as string[]).push(name);
+
+/** Whether `name` is one of RESERVED_EVENTS. */
+export function isReservedEvent(name: string): boolean {
+  const candidates = RESERVED_BY_LENGTH[name.length];
+  return candidates !== undefined && candidates.includes(name);
 }

@@ -202,6 +202,10 @@ describe('accepts the edges of every rule', () => {
     ['brackets inside strings', ['2["' + deep(100) + '"]'], { type: 2, nsp: '/', data: [deep(100)] }],
     ['brackets after an escaped quote', ['2["a\\"' + deep(40) + '"]'], { type: 2, nsp: '/', data: ['a"' + deep(40)] }],
     ['CONNECT_ERROR as a string', ['4"nope"'], { type: 4, nsp: '/', data: 'nope' }],
+    // same length as a reserved name, or one off: only the exact names are refused
+    ...['Connect', 'connecT', 'disconnecT', 'connect_errors', 'newlistener', 'removeListene'].map(
+      (name): [string, unknown[], Packet] => [`an event named ${name}`, [`2["${name}"]`], { type: 2, nsp: '/', data: [name] }],
+    ),
     ['trailing JSON whitespace', ['2["x"] '], { type: 2, nsp: '/', data: ['x'] }],
     [
       'one attachment in two placeholders',
@@ -328,6 +332,32 @@ describe('encoder', () => {
 
   test('refuses a Blob with a TypeError', () => {
     assert.throws(() => encoder.encode({ type: 2, nsp: '/', data: ['b', new Blob(['x'])] }), TypeError);
+  });
+
+  test('finds binaries in null-prototype objects and class instances, not only in plain objects and arrays', () => {
+    const bare = Object.assign(Object.create(null) as Record<string, unknown>, { b: Buffer.from([7]) });
+    class Box {
+      constructor(readonly b: Uint8Array) {}
+    }
+    const out = encoder.encode({ type: 2, nsp: '/', data: ['e', bare, new Box(new Uint8Array([8]))] });
+    assert.deepEqual(show(out), [
+      '52-["e",{"b":{"_placeholder":true,"num":0}},{"b":{"_placeholder":true,"num":1}}]',
+      'hex:07',
+      'hex:08',
+    ]);
+    assert.deepEqual(show(out), show(new OfficialEncoder().encode({ type: 2, nsp: '/', data: ['e', bare, new Box(new Uint8Array([8]))] })));
+  });
+
+  test('refuses a Blob nested in a class instance or a null-prototype object', () => {
+    const bare = Object.assign(Object.create(null) as Record<string, unknown>, { blob: new Blob(['x']) });
+    assert.throws(() => encoder.encode({ type: 2, nsp: '/', data: ['b', bare] }), TypeError);
+    assert.throws(() => encoder.encode({ type: 3, nsp: '/', id: 1, data: [{ inner: [bare] }] }), TypeError);
+  });
+
+  test('honours toJSON on plain objects and arrays, and on binaries only as JSON.stringify would not', () => {
+    const arr = Object.assign([1, 2], { toJSON: () => ({ swapped: Buffer.from([9]) }) });
+    const out = encoder.encode({ type: 2, nsp: '/', data: ['t', { toJSON: () => 'plain' }, arr] });
+    assert.deepEqual(show(out), ['51-["t","plain",{"swapped":{"_placeholder":true,"num":0}}]', 'hex:09']);
   });
 
   test('encodes types 5 and 6 as the binary test finds them', () => {
