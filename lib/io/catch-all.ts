@@ -57,6 +57,11 @@ export abstract class CatchAllEmitter extends EventEmitter {
     for (const listener of [...listeners]) callApp(this.log, this, listener, packet.data as unknown[], 'onAnyOutgoing listener');
   }
 
+  /** Whether an onAny listener is registered (incoming events then need their ack inside the array). */
+  protected get hasAnyListeners(): boolean {
+    return this.anyListeners !== undefined && this.anyListeners.length > 0;
+  }
+
   /** Runs the onAny listeners for an incoming event `[name, ...args]`. */
   protected notifyIncomingListeners(args: unknown[]): void {
     const listeners = this.anyListeners;

@@ -1,6 +1,7 @@
 // One Engine.IO connection <-> its namespace sockets: decode incoming messages, route packets, encode out.
 import type { IncomingMessage } from 'node:http';
 import { PacketType, type Codec, type Decoder, type Packet } from '../codec/types';
+import { JsonDecoder } from '../codec/json-codec';
 import type { EngineSocket } from '../engine/session';
 import type { RawData } from '../codec/engine-packet';
 import type { Logger } from '../logger';
@@ -48,7 +49,10 @@ export class Client {
     this.id = conn.id;
     this.log = conn.log;
     this.decoder = host.codec.createDecoder();
-    this.decoder.on('decoded', (packet: Packet) => this.onDecoded(packet));
+    const onDecoded = (packet: Packet): void => this.onDecoded(packet);
+    // the default codec's decoder takes a plain callback: one emit less per packet
+    if (this.decoder instanceof JsonDecoder) this.decoder.setReceiver(onDecoded);
+    else this.decoder.on('decoded', onDecoded);
     (conn as TaggedEngine)[kClient] = this;
     conn.on('message', onEngineMessage);
     conn.on('close', onEngineClose);

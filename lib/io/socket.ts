@@ -24,6 +24,7 @@ import type {
   ReservedOrUserListener,
 } from './events';
 import { buildHandshake, type Handshake } from './handshake';
+import { ackCallback, argumentsOf, emitEvent, type AckCallback } from './inbound';
 import { runMiddlewares, type Next } from './middleware';
 import type { Namespace } from './namespace';
 
@@ -377,10 +378,16 @@ export class Socket<
       this.log.warn({ code: 'ERR_BAD_PACKET', event: args[0] }, 'event name reserved for the server side dropped');
       return;
     }
-    if (packet.id !== undefined) args.push(this.ackFor(packet.id));
+    const ack = packet.id === undefined ? undefined : ackCallback(this, packet.id);
+    if (this.fns === undefined && !this.hasAnyListeners) {
+      // no onAny listener or middleware sees the array: the ack goes to the handlers as one more argument
+      this.dispatch(args, ack);
+      return;
+    }
+    if (ack !== undefined) args.push(ack);
     this.notifyIncomingListeners(args);
     if (this.fns === undefined) {
-      this.dispatch(args);
+      this.dispatch(args, undefined);
       return;
     }
     runMiddlewares(this.fns, [args], (err) => {
@@ -388,18 +395,19 @@ export class Socket<
         this.onMiddlewareError(err);
         return;
       }
-      if (this.connected) this.dispatch(args);
+      if (this.connected) this.dispatch(args, undefined);
     });
   }
 
-  private dispatch(args: unknown[]): void {
+  /** Emits `[name, ...args]` (and `ack`, when it is not in the array) to the event's handlers. */
+  private dispatch(args: unknown[], ack: AckCallback | undefined): void {
     // no closure per packet: the emit runs in this frame (async listeners: captureRejections)
     try {
-      super.emit(...(args as [string, ...unknown[]]));
+      emitEvent(this, args, ack);
     } catch (err) {
       this.log.error({ err, event: args[0] }, 'event handler threw');
     }
-    if (args[0] === 'message') this.nsp.emitClassicMessage(this, args.slice(1));
+    if (args[0] === 'message') this.nsp.emitClassicMessage(this, argumentsOf(args, ack));
   }
 
   private onMiddlewareError(err: Error): void {
@@ -419,16 +427,6 @@ export class Socket<
   /** Async listeners that reject (captureRejections) are logged, like throwing ones. */
   [Symbol.for('nodejs.rejection')](err: unknown, event: string): void {
     this.log.error({ err, event }, 'async handler rejected');
-  }
-
-  private ackFor(id: number): (...args: unknown[]) => void {
-    let sent = false;
-    return (...args: unknown[]) => {
-      // an ack answers once, even if the app calls it twice
-      if (sent) return;
-      sent = true;
-      this.client.sendPacket({ type: PacketType.ACK, nsp: this.nsp.name, id, data: args }, NO_FLAGS);
-    };
   }
 
   /** @internal leaves the namespace with `reason`; runs once */

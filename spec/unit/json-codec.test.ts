@@ -269,6 +269,20 @@ describe('limits', () => {
     }
   });
 
+  test('setReceiver() takes the packets the decoded event would carry, text and binary alike', () => {
+    const chunks = ['2["a",1]', '51-["b",' + ph(0) + ']', bin, '31[]'];
+    const viaEvent = decodeAll(chunks);
+    const decoder = new JsonDecoder();
+    const received: Packet[] = [];
+    const emitted: Packet[] = [];
+    decoder.on('decoded', (p: Packet) => emitted.push(p));
+    decoder.setReceiver((p) => received.push(p));
+    for (const chunk of chunks) decoder.add(chunk);
+    assert.deepEqual(received, viaEvent);
+    assert.equal(viaEvent.length, 3);
+    assert.deepEqual(emitted, []);
+  });
+
   test('jsonCodec shares one encoder and makes a fresh decoder per connection', () => {
     const codec = jsonCodec({ maxAttachments: 3 });
     assert.ok(codec.encoder instanceof JsonEncoder);
