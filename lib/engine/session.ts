@@ -8,6 +8,7 @@ import { noopHandler as noopTransportHandler, type Transport, type TransportHand
 import { describeCode, type ErrorCode } from '../errors';
 import { InboundBudget } from '../util/token-bucket';
 import { WheelTimer, type TimerWheel } from '../util/timer-wheel';
+import { Heartbeat, type HeartbeatOwner } from './heartbeat';
 
 export type ReadyState = 'opening' | 'open' | 'closing' | 'closed';
 
@@ -28,7 +29,7 @@ export interface EngineSocketEvents {
   upgrade: [transport: Transport];
   heartbeat: [];
   packet: [packet: EnginePacket];
-  /** The client has every message up to this count (a pong, or the next polling GET, proved it). */
+  /** The client has every message up to this count (a pong — heartbeat or confirmation — or the next polling GET, proved it). */
   confirm: [messages: number];
 }
 
@@ -46,7 +47,7 @@ const UPGRADE_NOOP_INTERVAL_MS = 100;
  * One Engine.IO session. Emits `message`, `close` (reason, description), `drain`, `upgrading`, `upgrade`;
  * offers `send` and `close`. Whatever transport carries it, packets leave in the order they were sent.
  */
-export class EngineSocket extends EventEmitter<EngineSocketEvents> implements TransportHandler {
+export class EngineSocket extends EventEmitter<EngineSocketEvents> implements TransportHandler, HeartbeatOwner {
   readonly id: string;
   /** The handshake request, with whatever the app's middleware put on it (req.session, req.user…). */
   readonly request: IncomingMessage;
@@ -70,14 +71,9 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> implements Tr
   flushedMessages = 0;
   /** Messages the client is known to have received. */
   confirmedMessages = 0;
-  /** queuedMessages when the last ping was queued: its pong confirms them. */
-  private pingMark = 0;
   private readonly opts: ResolvedEngineOptions;
-  /** The next ping, or between a ping and its pong (`waitingPong`) the pong's deadline: one wheel entry. */
-  private readonly heartbeat: WheelTimer<EngineSocket>;
-  private waitingPong = false;
-  /** Whether a packet other than pong already restarted the current pong wait (once per ping). */
-  private pongWaitRestarted = false;
+  /** Heartbeat pings, and over WebSocket the confirmation pings of a busy session (engine/heartbeat.ts). */
+  private readonly heartbeat: Heartbeat;
   private probe: Transport | undefined;
   private readonly host: SessionHost;
   /** Inbound budget (packets and bytes per second), when `inboundRate` is on. */
@@ -96,7 +92,7 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> implements Tr
   ) {
     super();
     this.host = host;
-    this.heartbeat = new WheelTimer<EngineSocket>(onHeartbeat, this);
+    this.heartbeat = new Heartbeat(this, host.wheel, opts.pingInterval, opts.pingTimeout);
     if (opts.inboundRate) this.budget = new InboundBudget(opts.inboundRate);
     this.id = id;
     this.request = request;
@@ -115,7 +111,7 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> implements Tr
     const upgrades = this.transport.name === 'polling' && this.opts.allowUpgrades ? this.opts.transports.filter((t) => t !== 'polling') : [];
     const { pingInterval, pingTimeout, maxHttpBufferSize: maxPayload } = this.opts;
     this.sendPacket(EnginePacketType.OPEN, JSON.stringify({ sid: this.id, upgrades, pingInterval, pingTimeout, maxPayload }));
-    this.schedulePing();
+    this.heartbeat.start();
   }
 
   /** Sends a message (text or binary). Silently dropped once the session is closing. */
@@ -123,16 +119,18 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> implements Tr
     const payload: RawData = typeof data === 'string' ? data : toBuffer(data);
     if (this.readyState === 'open' || this.readyState === 'opening') this.queuedMessages++;
     this.sendPacket(EnginePacketType.MESSAGE, payload);
+    // each polling GET confirms what it carried; only a pong confirms a WebSocket's messages
+    if (this.readyState === 'open' && this.transport.name !== 'polling') this.heartbeat.confirmIfDue(payload.length, 1);
     if (callback) process.nextTick(callback);
     return this;
   }
 
   /**
    * Queues several MESSAGE packets in one flush (a packet and its binary attachments leave in one
-   * polling answer). The packets may be shared between sessions: they are never mutated.
-   * Returns the message count once they are queued (their mark), or -1 when the session is closing.
+   * polling answer). The packets may be shared between sessions (`shared`: a broadcast's): they are never
+   * mutated. Returns the message count once they are queued (their mark), or -1 when the session is closing.
    */
-  sendPackets(packets: readonly EnginePacket[], bytes: number): number {
+  sendPackets(packets: readonly EnginePacket[], bytes: number, shared = false): number {
     if (this.readyState !== 'open') return -1;
     this.queuedMessages += packets.length;
     if (this.writeBuffer.length === 0 && this.transport.writable) {
@@ -140,12 +138,14 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> implements Tr
       this.flushedMessages = this.queuedMessages;
       if (this.traceFlush) this.log.trace({ packets: packets.length }, 'flush');
       this.transport.send(packets);
+      if (this.transport.name !== 'polling') this.heartbeat.confirmIfDue(bytes, shared ? 0 : packets.length);
       this.emit('drain');
       return this.queuedMessages;
     }
     for (const packet of packets) this.writeBuffer.push(packet);
     this.writeBufferBytes += bytes;
     this.flush();
+    if (this.transport.name !== 'polling') this.heartbeat.confirmIfDue(bytes, shared ? 0 : packets.length);
     return this.queuedMessages;
   }
 
@@ -208,29 +208,29 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> implements Tr
     this.emit('drain');
   }
 
-  // --- heartbeat (server pings, PROTOCOL.md §1.6) ---
+  // --- HeartbeatOwner (server pings, PROTOCOL.md §1.6) ---
 
-  private schedulePing(): void {
-    this.waitingPong = false;
-    this.host.wheel.schedule(this.heartbeat, this.opts.pingInterval);
+  /** @internal asked only once a confirmation ping is due (every few dozen messages), not per send */
+  get wantsConfirmations(): boolean {
+    return this.listenerCount('confirm') > 0;
   }
 
-  /** @internal the heartbeat entry fired: the pong is late, or a ping is due */
-  onHeartbeat(): void {
-    if (this.waitingPong) {
-      this.onClose('ping timeout');
-      return;
-    }
-    // everything queued before the ping reaches the client before it: its pong confirms them
-    this.pingMark = this.queuedMessages;
+  /** @internal */
+  sendPing(): void {
     this.sendPacket(EnginePacketType.PING);
-    this.pongWaitRestarted = false;
-    this.waitForPong();
   }
 
-  private waitForPong(): void {
-    this.waitingPong = true;
-    this.host.wheel.schedule(this.heartbeat, this.opts.pingTimeout);
+  /** @internal */
+  onPong(mark: number, heartbeat: boolean): void {
+    if (heartbeat) this.emit('heartbeat');
+    this.confirm(mark);
+    // what was queued while the ping was out may be over the threshold already: asked now, not on the next send
+    if (this.readyState === 'open' && this.transport.name !== 'polling') this.heartbeat.confirmIfDue(0, 0);
+  }
+
+  /** @internal */
+  onPingTimeout(): void {
+    this.onClose('ping timeout');
   }
 
   // --- TransportHandler ---
@@ -242,18 +242,14 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> implements Tr
       return;
     }
     if (transport !== this.transport || this.readyState !== 'open') return;
-    if (!this.admit(packetSize(packet))) return;
+    const isPong = packet.type === EnginePacketType.PONG;
+    // the pong to our outstanding ping is not charged: we asked for it (at most one ping is outstanding)
+    if (!(isPong && this.heartbeat.outstanding) && !this.admit(packetSize(packet))) return;
     this.emit('packet', packet);
-    // a client busy sending may answer late: its first other packet restarts the wait once (engine.io 6.6)
-    if (this.waitingPong && !this.pongWaitRestarted && packet.type !== EnginePacketType.PONG) {
-      this.pongWaitRestarted = true;
-      this.waitForPong();
-    }
+    this.heartbeat.onPacket(isPong);
     switch (packet.type) {
       case EnginePacketType.PONG:
-        this.schedulePing();
-        this.emit('heartbeat');
-        this.confirm(this.pingMark);
+        // answered in heartbeat.onPacket above
         break;
       case EnginePacketType.MESSAGE:
         this.emit('message', packet.data ?? '');
@@ -423,8 +419,7 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> implements Tr
   onClose(reason: CloseReason, description?: string): void {
     if (this.readyState === 'closed') return;
     this.readyState = 'closed';
-    this.host.wheel.cancel(this.heartbeat);
-    this.waitingPong = false;
+    this.heartbeat.stop();
     this.failUpgrade('socket closed');
     this.writeBuffer = [];
     const { transport } = this;
@@ -437,10 +432,6 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> implements Tr
 }
 
 // Timer callbacks are module functions reaching their session through the argument, not closures.
-function onHeartbeat(session: EngineSocket): void {
-  session.onHeartbeat();
-}
-
 function onUpgradeTimeout(session: EngineSocket): void {
   session.failUpgrade('upgrade timeout');
 }

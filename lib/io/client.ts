@@ -14,6 +14,8 @@ export interface ClientHost {
   readonly codec: Codec;
   readonly encoder: TrackingEncoder;
   readonly connectTimeout: number;
+  /** Recovery on: the sockets keep replay logs, trimmed as the engine confirms what the client has. */
+  readonly recovery: { readonly enabled: boolean };
   /** Connects `client` to namespace `name` (created, dynamic or refused). */
   connectToNamespace(client: Client, name: string, auth: Record<string, unknown>): void;
 }
@@ -56,7 +58,8 @@ export class Client {
     (conn as TaggedEngine)[kClient] = this;
     conn.on('message', onEngineMessage);
     conn.on('close', onEngineClose);
-    conn.on('confirm', onEngineConfirm);
+    // listened to only when there are logs to trim: without a listener the engine sends no confirmation pings
+    if (host.recovery.enabled) conn.on('confirm', onEngineConfirm);
     this.connectTimer = new WheelTimer<Client>(onConnectTimeout, this);
     sharedTimerWheel(host.connectTimeout).schedule(this.connectTimer, host.connectTimeout);
   }

@@ -109,7 +109,7 @@ export class Delivery {
     if (opts.volatile) {
       // dropped, not queued, when the client cannot take it right now
       if (client && client.conn.transport.writable && client.conn.pendingBytes + meta.bytes <= maxQueuedBytes) {
-        client.conn.sendPackets(meta.packets, meta.bytes);
+        client.conn.sendPackets(meta.packets, meta.bytes, !direct);
       }
       return true;
     }
@@ -124,7 +124,8 @@ export class Delivery {
     if (conn.pendingPackets + meta.packets.length > maxQueuedPackets || conn.pendingBytes + meta.bytes > maxQueuedBytes) {
       return this.overflow(direct);
     }
-    const mark = conn.sendPackets(meta.packets, meta.bytes);
+    // a broadcast's packets are shared: its record in this log costs a slot, not an object of its own
+    const mark = conn.sendPackets(meta.packets, meta.bytes, !direct);
     // the meta is the log's record: one per packet, shared by every socket it went to
     if (outbox && !outbox.append(meta, mark > 0 ? mark : 0, conn.flushedMessages)) return this.overflow(false);
     return true;
