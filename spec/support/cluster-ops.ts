@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 import { Emitter } from '@socket.io/redis-emitter';
-import type { ServerOptions } from '../../lib/index';
+import type { AdapterConstructor, ServerOptions } from '../../lib/index';
 import {
   bytes,
   disconnected,
@@ -21,6 +21,7 @@ import {
   take,
   type AdapterKind,
   type AnyRemoteSocket,
+  type ClusterAdapterKind,
   type ClusterClient,
   type ClusterNode,
   type NodeKind,
@@ -38,8 +39,9 @@ export interface NodeSpec {
 
 export interface Pair {
   readonly rig: Rig;
-  readonly redis: RedisServer;
-  readonly kind: AdapterKind;
+  /** The Redis server the adapters use (undefined over Postgres). */
+  readonly redis: RedisServer | undefined;
+  readonly kind: ClusterAdapterKind;
   /** Where each operation starts. */
   readonly a: ClusterNode;
   readonly b: ClusterNode;
@@ -49,11 +51,22 @@ export interface Pair {
 const NSPS = ['/chat'];
 
 /** A redis-server, nodes A and B on it with `kind` adapters (over `library`), wired and ready. */
-export async function startPair(t: TestContext, kind: AdapterKind, [specA, specB]: [NodeSpec, NodeSpec], library: RedisLibrary = 'node-redis'): Promise<Pair> {
+export async function startPair(t: TestContext, kind: AdapterKind, specs: [NodeSpec, NodeSpec], library: RedisLibrary = 'node-redis'): Promise<Pair> {
   const { rig, redis } = await redisRig(t);
+  return startPairOn(rig, redis, kind, specs, () => makeAdapter(rig, redis, kind, library));
+}
+
+/** Nodes A and B on `rig`, each with its own adapter from `adapter()`, wired and ready: any backend (Postgres too). */
+export async function startPairOn(
+  rig: Rig,
+  redis: RedisServer | undefined,
+  kind: ClusterAdapterKind,
+  [specA, specB]: [NodeSpec, NodeSpec],
+  adapter: () => AdapterConstructor | Promise<AdapterConstructor>,
+): Promise<Pair> {
   const start = async (spec: NodeSpec, name: string): Promise<ClusterNode> => {
-    const adapter = await makeAdapter(rig, redis, kind, library);
-    return spec.kind === 'ours' ? startOurNode(rig, name, adapter, spec.opts, NSPS) : startOfficialNode(rig, name, adapter, NSPS);
+    const made = await adapter();
+    return spec.kind === 'ours' ? startOurNode(rig, name, made, spec.opts, NSPS) : startOfficialNode(rig, name, made, NSPS);
   };
   const a = await start(specA, 'A');
   const b = await start(specB, 'B');
@@ -61,9 +74,14 @@ export async function startPair(t: TestContext, kind: AdapterKind, [specA, specB
   return { rig, redis, kind, a, b };
 }
 
+function redisOf(p: Pair): RedisServer {
+  if (!p.redis) throw new Error(`${p.kind}: this operation needs a Redis pair`);
+  return p.redis;
+}
+
 /** With the sharded adapter's dynamic subscriptions, a public room is only heard once its nodes subscribed. */
 async function roomReady(p: Pair, room: string, count: number, nsp = '/'): Promise<void> {
-  if (p.kind === 'sharded') await shardedRoomReady(p.redis, room, count, nsp);
+  if (p.kind === 'sharded') await shardedRoomReady(redisOf(p), room, count, nsp);
 }
 
 /** Arms a wait for `marker` on every client, returning each client's recorded event names up to it. */
@@ -312,7 +330,7 @@ export const EMITTER_OPERATIONS: ReadonlyArray<readonly [string, Op]> = [
   [
     '@socket.io/redis-emitter from a non-server process reaches clients on both nodes',
     async (p) => {
-      const emitter = new Emitter(await nodeRedisClient(p.rig, p.redis));
+      const emitter = new Emitter(await nodeRedisClient(p.rig, redisOf(p)));
       const ca = await join(p.rig, p.a, { rooms: ['r'] });
       const cb = await join(p.rig, p.b);
       const chatA = await join(p.rig, p.a, { nsp: '/chat' });

@@ -15,6 +15,8 @@ import { closeNodeRedis, connectNodeRedis, startRedis, type NodeRedisClient, typ
 import { DEFAULT_WAIT_MS, once, within } from './wait';
 
 export type AdapterKind = 'redis' | 'sharded' | 'streams';
+/** Every adapter the cluster-ops operations run over: the Redis ones, and Postgres (spec/support/postgres.ts). */
+export type ClusterAdapterKind = AdapterKind | 'postgres';
 export type NodeKind = 'ours' | 'official';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- one loose shape over two servers' typed APIs */
@@ -322,13 +324,14 @@ export async function eventually(check: () => boolean | Promise<boolean>, what: 
  * for the Streams adapter, each node's reader is blocked on XREAD (a message added before that would
  * be read by nobody: the readers start at `$`).
  */
-export async function ready(redis: RedisServer, kind: AdapterKind, nodes: ClusterNode[], nsps: string[] = []): Promise<void> {
+export async function ready(redis: RedisServer | undefined, kind: ClusterAdapterKind, nodes: ClusterNode[], nsps: string[] = []): Promise<void> {
   for (const node of nodes) {
     for (const nsp of ['/', ...nsps]) {
       await eventually(async () => (await node.io.of(nsp).adapter.serverCount()) === nodes.length, `${node.name} ${nsp}: serverCount ${nodes.length}`);
     }
   }
-  if (kind !== 'streams') return;
+  // Postgres: a node that counts the other has LISTENed on its channel (the count comes from its messages)
+  if (kind !== 'streams' || redis === undefined) return;
   const probe = await connectNodeRedis(redis.url);
   try {
     await eventually(async () => (await blockedReaders(probe)).length >= nodes.length, 'stream readers blocked on XREAD');
