@@ -12,6 +12,7 @@ import {
   headersForUpgrade,
   isWebSocketUpgrade,
   markUpgradeRefused,
+  releaseUpgradeRoute,
   routeUpgradesThroughApp,
   upgradeRouteOf,
 } from './upgrade';
@@ -118,7 +119,7 @@ function takeUpgrade(engine: EngineServer, req: IncomingMessage, res: ServerResp
   engine.handleUpgrade(req, socket, head, query, {
     headers: headersForUpgrade(res),
     beforeUpgrade: () => {
-      if (route) res.detachSocket(socket as never);
+      if (route) releaseUpgradeRoute(req, res, socket);
       else detachFromHttpServer(req, res, socket);
     },
     onUpgraded: () => finishUpgradeResponse(res),

@@ -24,6 +24,17 @@ export function upgradeRouteOf(req: IncomingMessage): UpgradeRoute | undefined {
   return (req as RoutedRequest)[kUpgradeRoute];
 }
 
+/**
+ * Hands an attach()-routed upgrade over to ws: `res` lets go of the socket and of our `finish` listener
+ * (so finishUpgradeResponse need not build a head nobody reads), and the request of its route (it
+ * stays as `socket.request` for the connection's life; set to undefined, not deleted, to keep its map).
+ */
+export function releaseUpgradeRoute(req: IncomingMessage, res: ServerResponse, socket: Duplex): void {
+  res.removeListener('finish', endUnlessUpgraded);
+  res.detachSocket(socket as never);
+  (req as RoutedRequest)[kUpgradeRoute] = undefined;
+}
+
 interface NodeHttpCommon {
   freeParser?: (parser: unknown, req: unknown, socket: unknown) => void;
 }
@@ -163,12 +174,22 @@ export function headersForUpgrade(res: ServerResponse): string[] {
   return lines;
 }
 
+const EMPTY_HEAD = Buffer.alloc(0);
+
 /** Set once a request is being routed, so two attached engines do not both take it. */
 const kRouted = Symbol('expressSocketIo.routed');
 /** Marks our own `upgrade` listeners, to tell them from the app's. */
 const kOurListener = Symbol('expressSocketIo.upgradeListener');
 
 type UpgradeListener = ((req: IncomingMessage, socket: Duplex, head: Buffer) => void) & { [kOurListener]?: true };
+
+function destroySocket(this: Duplex): void {
+  this.destroy();
+}
+
+function endUnlessUpgraded(this: ServerResponse): void {
+  if (this.statusCode !== 101) this.socket?.end();
+}
 
 /** Whether `server` has `upgrade` listeners other than those attach() added. */
 export function hasForeignUpgradeListener(server: Server): boolean {
@@ -189,16 +210,16 @@ export function routeUpgradesThroughApp(server: Server, resourcePath: string): (
     const pathname = (req.url ?? '/').split('?', 1)[0];
     if (!pathname.includes(resourcePath) && hasForeignUpgradeListener(server)) return;
     tagged[kRouted] = true;
-    tagged[kUpgradeRoute] = { socket, head: Buffer.from(head) };
-    socket.on('error', () => socket.destroy());
+    tagged[kUpgradeRoute] = { socket, head: head.length === 0 ? EMPTY_HEAD : Buffer.from(head) };
+    // module-level listeners: a closure here would share this call's context, and the socket's error
+    // listener (it lives as long as the connection) would keep the response and its headers alive
+    socket.on('error', destroySocket);
     const res = new ServerResponse(req);
     // whatever the app answers instead of a 101 ends the connection, and its head says so
     res.shouldKeepAlive = false;
     res.assignSocket(socket as never);
     // an accepted upgrade detaches `res` before anything is written; any other answer ends the socket
-    res.on('finish', () => {
-      if (res.statusCode !== 101) socket.end();
-    });
+    res.on('finish', endUnlessUpgraded);
     for (const listener of server.listeners('request')) {
       (listener as (req: IncomingMessage, res: ServerResponse) => void).call(server, req, res);
     }
