@@ -2,7 +2,6 @@
 // database per test, and the official Postgres adapter on it; killed by its pid, its dir removed.
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -11,6 +10,7 @@ import { Client, Pool, type ClientConfig } from 'pg';
 import type { AdapterConstructor } from '../../lib/index';
 import type { Rig } from './cluster';
 import { within } from './wait';
+import { freePort } from './free-port';
 
 export interface PostgresServer {
   readonly port: number;
@@ -89,17 +89,6 @@ function unprivileged(): RunAs | undefined {
     }
   }
   throw new Error('running as root with neither a "postgres" nor a "nobody" user: PostgreSQL refuses to run as root');
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Spawns postgres on `port` over `data`; resolves once it accepts connections. */

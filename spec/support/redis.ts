@@ -1,9 +1,9 @@
 // A private redis-server per test: a free loopback port, no persistence, killed by its pid in t.after.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import * as net from 'node:net';
 import type { TestContext } from 'node:test';
 import { createClient } from 'redis';
 import { within } from './wait';
+import { freePort } from './free-port';
 
 export interface RedisServer {
   readonly port: number;
@@ -37,17 +37,6 @@ export function redisVersion(): [number, number, number] | undefined {
 export function redisMissing(): string | undefined {
   // in CI a missing redis-server must fail the run, not skip it (.ci/run installs it)
   return process.env.CI || redisVersion() ? undefined : 'redis-server is not installed (apt-get install redis-server; .ci/run does it)';
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Spawns a redis-server on `port` (killed when the test process exits); resolves once it accepts connections. */
