@@ -6,39 +6,14 @@ import pino from 'pino';
 import { EnginePacketType, type EnginePacket } from '../../lib/codec/engine-packet';
 import { CONFIRM_AFTER_BYTES, CONFIRM_AFTER_MESSAGES, CONFIRM_AFTER_OWN_MESSAGES } from '../../lib/engine/heartbeat';
 import { EngineSocket } from '../../lib/engine/session';
-import { Transport } from '../../lib/engine/transport';
 import type { Logger } from '../../lib/logger';
 import { resolveEngineOptions, type EngineOptions } from '../../lib/options';
-import { TimerWheel } from '../../lib/util/timer-wheel';
-
-/** A transport that is always writable and keeps what it was given. */
-class FakeTransport extends Transport {
-  sent: EnginePacket[] = [];
-  constructor(readonly name: 'websocket' | 'polling') {
-    super();
-    this.writable = true;
-  }
-  readonly supportsBinary = true;
-  send(packets: readonly EnginePacket[]): void {
-    this.sent.push(...packets);
-  }
-  close(onClose?: () => void): void {
-    onClose?.();
-    this.reportClose();
-  }
-}
+import { FakeTransport, fakeClock } from '../support/fake-engine';
 
 const PING_INTERVAL = 100;
 const PING_TIMEOUT = 50;
 
-let now = 0;
-const wheel = new TimerWheel({ tick: 1, now: () => now, drive: false });
-function tick(ms: number): void {
-  for (let i = 0; i < ms; i++) {
-    now++;
-    wheel.advance();
-  }
-}
+const { wheel, tick, now } = fakeClock();
 
 interface Opened {
   session: EngineSocket;
@@ -58,7 +33,7 @@ function open(t: TestContext, name: 'websocket' | 'polling' = 'websocket', extra
   const heartbeats: number[] = [];
   session.on('close', (reason) => reasons.push(reason));
   session.on('confirm', (mark) => confirms.push(mark));
-  session.on('heartbeat', () => heartbeats.push(now));
+  session.on('heartbeat', () => heartbeats.push(now()));
   session.open();
   t.after(() => session.close(true));
   const pings = (): number => transport.sent.filter((p) => p.type === EnginePacketType.PING).length;

@@ -6,41 +6,14 @@ import { describe, test, type TestContext } from 'node:test';
 import pino from 'pino';
 import { EnginePacketType, type EnginePacket } from '../../lib/codec/engine-packet';
 import { EngineSocket } from '../../lib/engine/session';
-import { Transport } from '../../lib/engine/transport';
 import type { Logger } from '../../lib/logger';
 import { resolveEngineOptions } from '../../lib/options';
-import { TimerWheel } from '../../lib/util/timer-wheel';
-
-/** A transport that is always writable and keeps what it was given. */
-class FakeTransport extends Transport {
-  readonly name = 'websocket' as const;
-  readonly supportsBinary = true;
-  sent: EnginePacket[] = [];
-  constructor() {
-    super();
-    this.writable = true;
-  }
-  send(packets: readonly EnginePacket[]): void {
-    this.sent.push(...packets);
-  }
-  close(onClose?: () => void): void {
-    onClose?.();
-    this.reportClose();
-  }
-}
+import { FakeTransport, fakeClock } from '../support/fake-engine';
 
 const PING_INTERVAL = 100;
 const PING_TIMEOUT = 50;
 
-/** The fake clock: tick(ms) moves it 1 ms at a time and runs the wheel, as its interval would. */
-let now = 0;
-const wheel = new TimerWheel({ tick: 1, now: () => now, drive: false });
-function tick(ms: number): void {
-  for (let i = 0; i < ms; i++) {
-    now++;
-    wheel.advance();
-  }
-}
+const { wheel, tick } = fakeClock();
 
 function open(t: TestContext): { session: EngineSocket; transport: FakeTransport; reasons: string[] } {
   const opts = resolveEngineOptions({ pingInterval: PING_INTERVAL, pingTimeout: PING_TIMEOUT, logger: pino({ level: 'silent' }) as unknown as Logger });
